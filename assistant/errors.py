@@ -1,0 +1,21 @@
+"""The project's small error vocabulary; the CLI and UI translate these at the boundary."""
+
+
+class AssistantError(Exception):
+    """Base class for every error a user should see as one readable line."""
+
+
+class IngestError(AssistantError):
+    """A document could not be read, parsed or indexed (the message names the file)."""
+
+
+class IndexError_(AssistantError):
+    """The index is missing, inconsistent, or built with other settings."""
+
+
+class ModelError(AssistantError):
+    """The embedding model could not be built or loaded."""
+
+
+class AnswerError(AssistantError):
+    """An answering backend failed (connection, timeout, bad reply)."""

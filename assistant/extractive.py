@@ -1,0 +1,128 @@
+"""The default answerer: picks the retrieved sentences that best answer the question (no LLM)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+
+from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
+from index.embedder import Embedder
+from index.morph import MorphTokenizer
+from ingest.records import Hit
+
+logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence of a retrieved chunk with its offsets in the chunk text and its score."""
+
+    source: int  # index into hits
+    start: int
+    end: int
+    text: str
+    score: float
+
+class ExtractiveAnswerer:
+    """Scores sentences by embedding similarity, morpheme overlap and passage rank."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        tokenizer: MorphTokenizer,
+        *,
+        max_sentences: int = 3,
+        threshold: float = 0.80,
+        semantic_weight: float = 0.7,
+        rank_decay: float = 0.02,
+        max_passages: int = 5,
+    ) -> None:
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.max_sentences = max_sentences
+        self.threshold = threshold
+        self.semantic_weight = semantic_weight
+        self.rank_decay = rank_decay
+        self.max_passages = max_passages
+
+    def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """Every sentence of the top passages, best first."""
+        cands: list[tuple[int, int, int, str]] = []
+        for h, hit in enumerate(hits[: self.max_passages]):
+            text = hit.chunk.text
+            for line_start, line in _lines(text):
+                for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]:
+                    sent = line[s:e].strip()
+                    if len(sent) >= 2:
+                        off = line_start + line.index(sent, s)
+                        cands.append((h, off, off + len(sent), sent))
+        if not cands:
+            return []
+        q_vec = self.embedder.embed([question], kind="query")[0]
+        s_vecs = self.embedder.embed([c[3] for c in cands], kind="passage")
+        cos = s_vecs @ q_vec
+        q_toks = set(self.tokenizer.tokenize(question))
+        out = []
+        for (h, s, e, sent), c in zip(cands, cos):
+            overlap = 0.0
+            if q_toks:
+                overlap = len(q_toks & set(self.tokenizer.tokenize(sent))) / len(q_toks)
+            score = (
+                self.semantic_weight * float(c)
+                + (1 - self.semantic_weight) * overlap
+                - self.rank_decay * h
+            )
+            out.append(ScoredSentence(h, s, e, sent, score))
+        out.sort(key=lambda x: -x.score)
+        return out
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        """Compose an answer of up to ``max_sentences`` cited sentences."""
+        scored = self.score_sentences(question, hits)
+        if not scored or scored[0].score < self.threshold:
+            best = scored[0].score if scored else float("nan")
+            logger.info("best sentence score %.3f below threshold %.3f", best, self.threshold)
+            sources = [Source(n + 1, h) for n, h in enumerate(hits[:3])]
+            return Answer(f"{NOT_FOUND} {NOT_FOUND_HINT}", sources, found=False, question=question)
+        picked = [scored[0]]
+        for s in scored[1:]:
+            if len(picked) >= self.max_sentences:
+                break
+            if s.score >= scored[0].score - 0.08 and s.text not in {p.text for p in picked}:
+                picked.append(s)
+        # number sources in order of first use; keep all used hits
+        order: list[int] = []
+        for p in picked:
+            if p.source not in order:
+                order.append(p.source)
+        number = {h: n + 1 for n, h in enumerate(order)}
+        parts = [f"{p.text} [{number[p.source]}]" for p in picked]
+        sources = [
+            Source(
+                number[h],
+                hits[h],
+                tuple((p.start, p.end) for p in picked if p.source == h),
+            )
+            for h in order
+        ]
+        return Answer(" ".join(parts), sources, found=True, question=question)
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """Extractive answers are ready at once: yield the text, then the answer."""
+        answer = self.answer(question, hits)
+        yield answer.text
+        yield answer
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            yield pos, line
+        pos += len(line) + 1
+
+__all__ = ["ExtractiveAnswerer", "ScoredSentence"]
+

@@ -1,0 +1,245 @@
+"""The assistant: one object the CLI, the UI and the evaluation all use."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from assistant.answers import Answer, Answerer, validate_citations
+from assistant.errors import AnswerError, AssistantError, IngestError
+from assistant.followup import expand_followup
+from assistant.retriever import HybridRetriever, document_to_hit, search
+from assistant.settings import RetrievalMode, Settings
+from index.collection import Index
+from index.embedder import Embedder
+from index.store import DocumentInfo
+from ingest.pipeline import Ingestor, IngestReport, Progress, Source, collect_sources
+from ingest.records import Hit
+
+logger = logging.getLogger(__name__)
+
+History = list[tuple[str, str]]  # (question, answer text) of earlier turns
+
+
+class Assistant:
+    """Answers questions over the indexed documents and manages those documents."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder,
+        index: Index,
+        answerers: dict[str, Answerer],
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.answerers = answerers
+        self.ingestor = Ingestor(
+            index,
+            embedder,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            max_bytes=int(settings.max_file_mb * 1_000_000),
+        )
+        self._write_lock = threading.Lock()
+
+    # -- questions -------------------------------------------------------------------------
+
+    def condense(self, question: str, history: History, backend: str) -> str:
+        """A standalone version of ``question`` given the conversation so far."""
+        answerer = self.answerers[backend]
+        condenser = getattr(answerer, "condense", None)
+        if condenser is not None and history:
+            try:
+                return str(condenser(question, history))
+            except AnswerError as exc:
+                logger.warning("could not condense with %s: %s", backend, exc)
+        standalone: list[str] = []
+        for q, _ in history:
+            standalone.append(expand_followup(q, standalone, self.index.tokenizer))
+        return expand_followup(question, standalone, self.index.tokenizer)
+
+    def retriever(self, *, k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:
+        """A LangChain retriever with these settings."""
+        return HybridRetriever(
+            index=self.index,
+            embedder=self.embedder,
+            k=k or self.settings.top_k,
+            mode=mode or self.settings.retrieval_mode,
+            dense_weight=self.settings.dense_weight,
+        )
+
+    def retrieval_chain(
+        self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
+    ) -> Runnable[dict[str, Any], dict[str, Any]]:
+        """LCEL: {question, history} → condensed question → retrieved hits."""
+        backend = self._backend(backend)
+        retriever = self.retriever(k=k, mode=mode)
+        condense = RunnableLambda(
+            lambda x: self.condense(x["question"], x.get("history") or [], backend)
+        )
+        hits = RunnableLambda(lambda x: [document_to_hit(d) for d in retriever.invoke(x["standalone"])])
+        return RunnablePassthrough.assign(standalone=condense) | RunnablePassthrough.assign(hits=hits)
+
+    def chain(
+        self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
+    ) -> Runnable[dict[str, Any], Answer]:
+        """LCEL: condense → retrieve → answer → validate citations."""
+        name = self._backend(backend)
+        answer = RunnableLambda(lambda x: self._answer(name, x["standalone"], x["hits"]))
+        return self.retrieval_chain(k=k, mode=mode, backend=name) | answer | RunnableLambda(
+            validate_citations
+        )
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: History | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        backend: str | None = None,
+    ) -> Answer:
+        """Answer a question (with the conversation so far)."""
+        return self.chain(k=k, mode=mode, backend=backend).invoke(
+            {"question": question, "history": history or []}
+        )
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: History | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        backend: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it grows, then the final validated :class:`Answer`."""
+        name = self._backend(backend)
+        state = self.retrieval_chain(k=k, mode=mode, backend=name).invoke(
+            {"question": question, "history": history or []}
+        )
+        answerer = self.answerers[name]
+        final: Answer | None = None
+        try:
+            for item in answerer.stream(state["standalone"], state["hits"]):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield item
+        except AnswerError as exc:
+            final = self._fallback(name, state["standalone"], state["hits"], exc)
+        if final is None:
+            final = self._fallback(
+                name, state["standalone"], state["hits"], AnswerError("no answer produced")
+            )
+        yield validate_citations(final)
+
+    def _backend(self, backend: str | None) -> str:
+        name = backend or self.settings.answerer
+        if name not in self.answerers:
+            raise AssistantError(
+                f"answerer {name!r} is not configured (available: {', '.join(self.answerers)})"
+            )
+        return name
+
+    def _answer(self, name: str, question: str, hits: list[Hit]) -> Answer:
+        try:
+            return self.answerers[name].answer(question, hits)
+        except AnswerError as exc:
+            return self._fallback(name, question, hits, exc)
+
+    def _fallback(self, name: str, question: str, hits: list[Hit], exc: Exception) -> Answer:
+        logger.warning("answerer %s failed: %s; using the extractive answer", name, exc)
+        base = self.answerers["extractive"].answer(question, hits)
+        notice = f"{name} 응답 실패({exc}) — 추출식 답변으로 대신합니다."
+        return Answer(
+            base.text, base.sources, base.found, "extractive", notice, base.question, ["fallback"]
+        )
+
+    def search(
+        self, query: str, *, k: int | None = None, mode: RetrievalMode | None = None
+    ) -> list[Hit]:
+        """Top-k passages without composing an answer."""
+        return search(
+            self.index,
+            self.embedder,
+            query,
+            k=k or self.settings.top_k,
+            mode=mode or self.settings.retrieval_mode,
+            dense_weight=self.settings.dense_weight,
+        )
+
+    # -- documents -------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        """Indexed documents."""
+        return self.index.documents()
+
+    def ingest(
+        self, paths: list[Path], *, sync: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        """Ingest files and folders; ``sync`` also removes documents whose files are gone."""
+        sources = collect_sources(paths)
+        sync_ids = {s.doc_id for s in sources} if sync else None
+        with self._write_lock:
+            return self.ingestor.ingest(sources, sync_root_ids=sync_ids, progress=progress)
+
+    def add_uploads(
+        self, files: list[tuple[str, Path]], *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Store uploaded files under content-hash names in the data folder, then ingest them.
+
+        ``files`` holds (original file name, temporary path) pairs; the original name becomes
+        the document id but is never used as a path.
+        """
+        uploads = self.settings.uploads_dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        sources: list[Source] = []
+        rejected = IngestReport()
+        limit = int(self.settings.max_file_mb * 1_000_000)
+        for name, tmp in files:
+            safe_name = Path(name).name or "upload"
+            try:
+                size = tmp.stat().st_size
+                if size > limit:
+                    raise IngestError(
+                        f"{safe_name}: file is {size / 1e6:.1f} MB, larger than the "
+                        f"{limit / 1e6:.0f} MB limit"
+                    )
+                data = tmp.read_bytes()
+            except OSError as exc:
+                raise IngestError(f"{safe_name}: cannot read the upload ({exc})") from exc
+            except IngestError as exc:
+                from ingest.pipeline import FileOutcome
+
+                rejected.outcomes.append(FileOutcome(safe_name, "failed", reason=str(exc)))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            stored = uploads / f"{digest}{Path(safe_name).suffix.lower()}"
+            if not stored.exists():
+                part = stored.with_name(stored.name + ".part")
+                part.write_bytes(data)
+                part.replace(stored)
+            sources.append(Source(stored, safe_name))
+        with self._write_lock:
+            report = self.ingestor.ingest(sources, progress=progress)
+        report.outcomes = rejected.outcomes + report.outcomes
+        return report
+
+    def remove(self, doc_ids: list[str]) -> None:
+        """Delete documents from the index."""
+        known = {d.doc_id for d in self.documents()}
+        missing = [d for d in doc_ids if d not in known]
+        if missing:
+            raise AssistantError(f"no such document: {', '.join(missing)}")
+        with self._write_lock:
+            self.index.remove(doc_ids)

@@ -1,0 +1,70 @@
+"""Typed settings: environment variables prefixed ``JARYO_``, overridable by CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+AnswererName = Literal["extractive", "openai"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="JARYO_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where indexes, models and uploads live.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Embedding model: the built-in default, a sentence-transformers hub name, "
+        "or a local folder.",
+    )
+    embed_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="Inference backend for the default model."
+    )
+    embed_batch_size: int = Field(32, description="Texts per embedding batch.")
+    chunk_size: int = Field(500, description="Maximum chunk length in characters.")
+    chunk_overlap: int = Field(100, description="Characters of context repeated between chunks.")
+    top_k: int = Field(5, description="Passages retrieved per question.")
+    retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, dense or bm25.")
+    dense_weight: float = Field(0.5, description="Weight of the dense score in hybrid fusion.")
+    approximate_threshold: int = Field(
+        200_000, description="Switch FAISS to HNSW past this many chunks (0 = always exact)."
+    )
+    answerer: AnswererName = Field("extractive", description="extractive or openai.")
+    answer_sentences: int = Field(3, description="Sentences in an extractive answer (max).")
+    not_found_threshold: float = Field(
+        0.80, description="Below this best sentence score the answer is 'not in the documents'."
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint base URL."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint.")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM endpoint.")
+    max_file_mb: float = Field(50.0, description="Largest file ingestion accepts, in MB.")
+    host: str = Field("127.0.0.1", description="Address the UI binds to.")
+    port: int = Field(7860, description="Port the UI listens on.")
+    auth_user: str | None = Field(None, description="UI login user (with auth_password).")
+    auth_password: SecretStr | None = Field(None, description="UI login password.")
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder of the index (SQLite store, FAISS file, manifest)."""
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of built models (outside git)."""
+        return self.data_dir / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Folder of uploaded files, stored under content-hash names."""
+        return self.data_dir / "uploads"

@@ -1,0 +1,334 @@
+"""The index: SQLite store + FAISS vectors + BM25 keywords, with a manifest and hybrid search."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import IndexError_
+from assistant.settings import RetrievalMode
+from index.keyword import KeywordIndex
+from index.morph import MorphTokenizer
+from index.store import DocumentInfo, NewChunk, Store
+from index.vectors import VectorIndex
+from ingest.records import Document, Hit
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+REBUILD_HINT = "run `jaryo rebuild` to re-embed the stored documents with the current model"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What built an index: checked every time it is opened."""
+
+    schema_version: int
+    model: str
+    dim: int
+    normalized: bool
+    chunk_size: int
+    chunk_overlap: int
+    created_at: float
+
+    def save(self, path: Path) -> None:
+        """Write atomically."""
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(asdict(self), fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read a manifest; a clear error if it is unreadable."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexError_(f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+
+
+@dataclass(frozen=True)
+class SearchTimings:
+    """Seconds spent in each stage of the last search."""
+
+    embed: float = 0.0
+    dense: float = 0.0
+    keyword: float = 0.0
+    fusion: float = 0.0
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Result of a consistency check."""
+
+    documents: int
+    chunks: int
+    vectors: int
+    problems: list[str]
+
+
+def _zscore(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    if len(ref) == 0:
+        return np.zeros_like(values)
+    std = float(ref.std())
+    return (values - float(ref.mean())) / (std if std > 1e-9 else 1.0)
+
+
+class Index:
+    """A self-describing, crash-safe document index in one folder."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        model: str,
+        dim: int,
+        chunk_size: int,
+        chunk_overlap: int,
+        approximate_threshold: int = 0,
+        tokenizer: MorphTokenizer | None = None,
+    ) -> None:
+        self.folder = folder
+        self.tokenizer = tokenizer or MorphTokenizer()
+        self._lock = threading.RLock()
+        self._approximate_threshold = approximate_threshold
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest_path = folder / "manifest.json"
+        if manifest_path.exists():
+            self.manifest = Manifest.load(manifest_path)
+            if self.manifest.schema_version != SCHEMA_VERSION:
+                raise IndexError_(
+                    f"index at {folder} has schema {self.manifest.schema_version}, this version "
+                    f"reads {SCHEMA_VERSION}; {REBUILD_HINT}"
+                )
+            if self.manifest.model != model or self.manifest.dim != dim:
+                raise IndexError_(
+                    f"index at {folder} was built with model {self.manifest.model!r} "
+                    f"(dim {self.manifest.dim}) but the settings name {model!r} (dim {dim}); "
+                    f"{REBUILD_HINT}"
+                )
+            if (self.manifest.chunk_size, self.manifest.chunk_overlap) != (
+                chunk_size,
+                chunk_overlap,
+            ):
+                logger.warning(
+                    "index was chunked with size %d/overlap %d, settings say %d/%d; "
+                    "new documents use the new settings (jaryo rebuild re-chunks everything)",
+                    self.manifest.chunk_size,
+                    self.manifest.chunk_overlap,
+                    chunk_size,
+                    chunk_overlap,
+                )
+        else:
+            self.manifest = Manifest(
+                SCHEMA_VERSION, model, dim, True, chunk_size, chunk_overlap, time.time()
+            )
+            self.manifest.save(manifest_path)
+        self.store = Store(folder / "store.sqlite3")
+        self._vectors = self._load_vectors()
+        self._keywords = self._build_keywords()
+        self.last_timings = SearchTimings()
+
+    # -- derived indexes -------------------------------------------------------------------
+
+    def _vector_path(self, generation: int) -> Path:
+        return self.folder / f"vectors-{generation}.faiss"
+
+    def _load_vectors(self) -> VectorIndex:
+        gen = self.store.generation()
+        path = self._vector_path(gen)
+        if path.exists():
+            try:
+                vectors = VectorIndex.load(path, self.manifest.dim)
+                if len(vectors) == self.store.count_chunks():
+                    return vectors
+            except RuntimeError as exc:
+                logger.warning("FAISS file %s is unreadable (%s); rebuilding", path, exc)
+        return self._rebuild_vectors()
+
+    def _rebuild_vectors(self) -> VectorIndex:
+        total = self.store.count_chunks()
+        approximate = 0 < self._approximate_threshold <= total
+        vectors = VectorIndex(self.manifest.dim, approximate=approximate)
+        for ids, vecs in self.store.iter_vectors():
+            vectors.add(ids, vecs)
+        logger.info("loaded %d vectors into FAISS (%s)", len(vectors),
+                    "HNSW" if approximate else "exact")
+        self._save_vectors(vectors)
+        return vectors
+
+    def _save_vectors(self, vectors: VectorIndex) -> None:
+        gen = self.store.generation()
+        vectors.save(self._vector_path(gen))
+        for old in self.folder.glob("vectors-*.faiss"):
+            if old.name != self._vector_path(gen).name:
+                old.unlink(missing_ok=True)
+
+    def _build_keywords(self) -> KeywordIndex:
+        ids, tokens = [], []
+        for cid, toks in self.store.iter_tokens():
+            ids.append(cid)
+            tokens.append(toks)
+        return KeywordIndex(ids, tokens)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        """Stored documents."""
+        return self.store.documents()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        *,
+        put: list[tuple[Document, list[NewChunk]]] = (),  # type: ignore[assignment]
+        delete: list[str] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Add/replace and delete documents atomically; searches see the old or new state."""
+        put, delete = list(put), list(delete)
+        if not put and not delete:
+            return
+        with self._lock:
+            added, removed = self.store.apply(put=put, delete=delete)
+            vectors = self._vectors
+            if removed and vectors.approximate:
+                vectors = self._rebuild_vectors()
+            else:
+                if removed:
+                    vectors.remove(np.asarray(removed, dtype=np.int64))
+                new_vecs = [c.vector for _, chunks in put for c in chunks]
+                if new_vecs:
+                    vectors.add(np.asarray(added, dtype=np.int64), np.stack(new_vecs))
+                self._save_vectors(vectors)
+            self._vectors = vectors
+            self._keywords = self._build_keywords()
+        logger.info("index now holds %d chunks", len(self._vectors))
+
+    def remove(self, doc_ids: list[str]) -> None:
+        """Delete documents."""
+        self.apply(delete=doc_ids)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        *,
+        k: int,
+        mode: RetrievalMode = "hybrid",
+        dense_weight: float = 0.5,
+        pool: int = 50,
+    ) -> list[Hit]:
+        """Top-k chunks for a query; ``query_vector`` is needed unless mode is bm25."""
+        with self._lock:
+            vectors, keywords = self._vectors, self._keywords
+            n = max(pool, k)
+            t0 = time.perf_counter()
+            d_ids = np.zeros(0, dtype=np.int64)
+            d_scores = np.zeros(0, dtype=np.float32)
+            if mode != "bm25" and query_vector is not None:
+                d_ids, d_scores = vectors.search(query_vector, n)
+            t1 = time.perf_counter()
+            k_ids = np.zeros(0, dtype=np.int64)
+            k_scores = np.zeros(0, dtype=np.float32)
+            all_kw = None
+            if mode != "dense":
+                tokens = self.tokenizer.tokenize(query)
+                all_kw = keywords.scores(tokens)
+                if len(all_kw):
+                    top = np.argsort(-all_kw)[:n]
+                    top = top[all_kw[top] > 0]
+                    k_ids, k_scores = keywords.ids[top], all_kw[top]
+            t2 = time.perf_counter()
+            if mode == "dense":
+                ranked = [(int(i), float(s), float(s), None) for i, s in zip(d_ids, d_scores)]
+            elif mode == "bm25":
+                ranked = [(int(i), float(s), None, float(s)) for i, s in zip(k_ids, k_scores)]
+            else:
+                ranked = self._fuse(
+                    query_vector, d_ids, d_scores, k_ids, k_scores, all_kw, keywords,
+                    vectors, dense_weight,
+                )
+            ranked = ranked[:k]
+            chunks = self.store.chunks(i for i, *_ in ranked)
+            t3 = time.perf_counter()
+            self.last_timings = SearchTimings(0.0, t1 - t0, t2 - t1, t3 - t2)
+        return [
+            Hit(chunks[i], score, dense, kw) for i, score, dense, kw in ranked if i in chunks
+        ]
+
+    @staticmethod
+    def _fuse(
+        query_vector: np.ndarray | None,
+        d_ids: np.ndarray,
+        d_scores: np.ndarray,
+        k_ids: np.ndarray,
+        k_scores: np.ndarray,
+        all_kw: np.ndarray | None,
+        keywords: KeywordIndex,
+        vectors: VectorIndex,
+        dense_weight: float,
+    ) -> list[tuple[int, float, float | None, float | None]]:
+        """Convex combination of z-normalised dense and BM25 scores over the candidate pool."""
+        cand = np.unique(np.concatenate([d_ids, k_ids]))
+        if not len(cand):
+            return []
+        if query_vector is not None and len(d_ids):
+            dense = vectors.scores_for(query_vector, cand)
+            zd = _zscore(dense, d_scores)
+        else:
+            dense = np.zeros(len(cand), dtype=np.float32)
+            zd = dense
+        if all_kw is not None and len(all_kw):
+            rows = np.array([keywords._row[int(c)] for c in cand])
+            kw = all_kw[rows]
+            zk = _zscore(kw, k_scores) if len(k_scores) else np.zeros_like(kw)
+        else:
+            kw = np.zeros(len(cand), dtype=np.float32)
+            zk = kw
+        fused = dense_weight * zd + (1.0 - dense_weight) * zk
+        order = np.argsort(-fused)
+        return [
+            (int(cand[i]), float(fused[i]), float(dense[i]), float(kw[i])) for i in order
+        ]
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Verify that every chunk row has its vector and every vector its chunk row."""
+        problems: list[str] = []
+        with self._lock:
+            row_ids = set(self.store.chunk_ids())
+            vec_ids = {int(i) for i in self._vectors.ids()}
+            kw_ids = {int(i) for i in self._keywords.ids}
+            docs = self.store.documents()
+        if row_ids - vec_ids:
+            problems.append(f"{len(row_ids - vec_ids)} chunk rows have no vector")
+        if vec_ids - row_ids:
+            problems.append(f"{len(vec_ids - row_ids)} vectors have no chunk row")
+        if kw_ids != row_ids:
+            problems.append("keyword index is out of step with the chunk rows")
+        for d in docs:
+            if d.chunks == 0:
+                problems.append(f"document {d.doc_id!r} has no chunks")
+        return CheckReport(len(docs), len(row_ids), len(vec_ids), problems)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+

@@ -1,0 +1,80 @@
+"""Text embedding: a one-method interface and its sentence-transformers implementation.
+
+This is the only module that imports ``sentence_transformers``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.settings import DEFAULT_MODEL, Settings
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["query", "passage"]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
+        """Embed ``texts`` as queries or passages; returns an array of shape (len(texts), dim)."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """An :class:`Embedder` backed by a sentence-transformers model folder or hub name."""
+
+    def __init__(self, model: str | Path, *, name: str, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(model), device="cpu")
+        except Exception as exc:  # library raises many types (OSError, ValueError, HF errors)
+            raise ModelError(f"cannot load embedding model {model!r}: {exc}") from exc
+        self.name = name
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._batch_size = batch_size
+        self._prompts = set(self._model.prompts)
+
+    def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
+        """Embed in length-sorted batches (sentence-transformers sorts internally)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prompt_name = kind if kind in self._prompts else None
+        vectors = self._model.encode(
+            texts,
+            prompt_name=prompt_name,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=len(texts) > 256 and logger.isEnabledFor(logging.INFO),
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def default_model_path(settings: Settings) -> Path:
+    """Folder holding the built default model."""
+    return settings.models_dir / DEFAULT_MODEL
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Create the embedder named in the settings, building the default model if needed."""
+    if settings.model == DEFAULT_MODEL:
+        from index.e5build import ensure_e5_model
+
+        path = ensure_e5_model(default_model_path(settings))
+        return SentenceTransformerEmbedder(
+            path, name=DEFAULT_MODEL, batch_size=settings.embed_batch_size
+        )
+    return SentenceTransformerEmbedder(
+        settings.model, name=settings.model, batch_size=settings.embed_batch_size
+    )

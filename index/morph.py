@@ -1,0 +1,66 @@
+"""Korean morpheme tokenisation (Kiwi) for keyword search and sentence scoring."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+# Content-bearing part-of-speech tags kept for BM25: nouns, numerals, foreign words, Chinese
+# characters, verb/adjective stems, roots. Particles and endings are dropped.
+KEEP_TAGS = frozenset(
+    {"NNG", "NNP", "NNB", "NR", "NP", "SL", "SH", "SN", "XR", "VV", "VA", "MAG", "W_HASHTAG"}
+)
+JOIN_TAGS = frozenset({"SL", "SN"})
+
+
+class MorphTokenizer:
+    """Splits Korean text into lower-cased content morphemes (thread-safe, Kiwi loaded lazily)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _kiwi(self):  # type: ignore[no-untyped-def]
+        from kiwipiepy import Kiwi
+
+        return Kiwi()
+
+    def tokenize(self, text: str) -> list[str]:
+        """Content morphemes of ``text``; Latin/number runs such as ``H800`` also kept whole."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(text)
+        out: list[str] = []
+        run: list[str] = []
+        last_end = -1
+        for tok in tokens:
+            if tok.tag in KEEP_TAGS:
+                out.append(tok.form.lower())
+            if tok.tag in JOIN_TAGS and tok.start == last_end and run:
+                run.append(tok.form.lower())
+            else:
+                if len(run) > 1:
+                    out.append("".join(run))
+                run = [tok.form.lower()] if tok.tag in JOIN_TAGS else []
+            last_end = tok.start + tok.len
+        if len(run) > 1:
+            out.append("".join(run))
+        return out
+
+    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
+        """Tokenise several texts."""
+        return [self.tokenize(t) for t in texts]
+
+    def split_sentences(self, text: str) -> list[tuple[int, int]]:
+        """Sentence boundaries of ``text`` as (start, end) character offsets."""
+        with self._lock:
+            sents = self._kiwi.split_into_sents(text)
+        return [(s.start, s.end) for s in sents]
+
+    def key_terms(self, text: str) -> list[str]:
+        """Proper nouns (or, failing those, common nouns and foreign words) of ``text``."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(text)
+        proper = [t.form for t in tokens if t.tag == "NNP"]
+        if proper:
+            return list(dict.fromkeys(proper))
+        return list(dict.fromkeys(t.form for t in tokens if t.tag in {"NNG", "SL"}))

@@ -1,0 +1,265 @@
+"""SQLite store of documents, chunks, their morphemes and vectors (no pickle, nothing executable).
+
+The store is the source of truth: the FAISS and BM25 indexes are derived from it and can be
+rebuilt at any time. Every change happens in one transaction, so a killed process leaves the
+previous state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.records import Chunk, Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    added_at REAL NOT NULL,
+    meta TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document's metadata (without its text)."""
+
+    doc_id: str
+    title: str
+    source: str
+    format: str
+    content_hash: str
+    size: int
+    added_at: float
+    chunks: int
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk to store: its place in the document, morphemes and vector."""
+
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    tokens: list[str]
+    vector: np.ndarray | None = None  # filled in by the embedder before storing
+
+
+class Store:
+    """Documents and chunks in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """Counter bumped by every committed change (derived indexes record it)."""
+        row = self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.doc_id, d.title, d.source, d.format, d.content_hash, d.size, d.added_at,"
+                " d.meta, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
+                " FROM documents d ORDER BY d.added_at, d.doc_id"
+            ).fetchall()
+        return [
+            DocumentInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[8], json.loads(r[7]))
+            for r in rows
+        ]
+
+    def document_hash(self, doc_id: str) -> str | None:
+        """Content hash of a stored document, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content_hash FROM documents WHERE doc_id=?", (doc_id,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def doc_with_hash(self, content_hash: str) -> str | None:
+        """The id of a stored document with this content, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc_id FROM documents WHERE content_hash=? LIMIT 1", (content_hash,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def document(self, doc_id: str) -> Document | None:
+        """A stored document with its cleaned text."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT doc_id, text, title, source, format, content_hash, size, meta"
+                " FROM documents WHERE doc_id=?",
+                (doc_id,),
+            ).fetchone()
+        if r is None:
+            return None
+        return Document(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
+        """Chunks by id (missing ids are left out)."""
+        ids = list(ids)
+        out: dict[int, Chunk] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    "SELECT c.id, c.doc_id, c.ordinal, c.text, c.start, c.end, d.title, d.source"
+                    f" FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
+                    part,
+                ).fetchall()
+                for r in rows:
+                    out[r[0]] = Chunk(*r)
+        return out
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) of every chunk, in batches."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            last = int(ids[-1])
+            yield ids, vecs
+
+    def iter_tokens(self) -> Iterator[tuple[int, list[str]]]:
+        """(id, morphemes) of every chunk, ordered by id."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
+        for cid, tokens in rows:
+            yield cid, tokens.split(" ") if tokens else []
+
+    def chunk_ids(self) -> list[int]:
+        """Every chunk id, ascending."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def count_chunks(self) -> int:
+        """Number of stored chunks."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids_of(self, doc_id: str) -> list[int]:
+        """Chunk ids of one document."""
+        with self._lock:
+            return [
+                r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))
+            ]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        *,
+        put: list[tuple[Document, list[NewChunk]]],
+        delete: list[str],
+    ) -> tuple[list[int], list[int]]:
+        """Replace/insert ``put`` documents and delete ``delete`` ids in one transaction.
+
+        Returns (new chunk ids, removed chunk ids).
+        """
+        added: list[int] = []
+        removed: list[int] = []
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for doc_id in [*delete, *(d.doc_id for d, _ in put)]:
+                    removed.extend(
+                        r[0]
+                        for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))
+                    )
+                    self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+                    self._db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+                for doc, chunks in put:
+                    if any(ch.vector is None for ch in chunks):
+                        raise ValueError(f"chunks of {doc.doc_id} have no vectors")
+                    self._db.execute(
+                        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                        (
+                            doc.doc_id,
+                            doc.title,
+                            doc.source,
+                            doc.format,
+                            doc.content_hash,
+                            doc.size,
+                            now,
+                            json.dumps(doc.meta, ensure_ascii=False),
+                            doc.text,
+                        ),
+                    )
+                    for ch in chunks:
+                        cur = self._db.execute(
+                            "INSERT INTO chunks (doc_id, ordinal, start, end, text, tokens, vector)"
+                            " VALUES (?,?,?,?,?,?,?)",
+                            (
+                                doc.doc_id,
+                                ch.ordinal,
+                                ch.start,
+                                ch.end,
+                                ch.text,
+                                " ".join(ch.tokens),
+                                np.ascontiguousarray(ch.vector, dtype=np.float32).tobytes(),
+                            ),
+                        )
+                        added.append(int(cur.lastrowid or 0))
+                self._db.execute(
+                    "INSERT INTO state VALUES ('generation', ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                    ("1",),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added, removed

@@ -1,0 +1,79 @@
+"""FAISS vector index over L2-normalised embeddings (inner product). The only faiss importer."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+class VectorIndex:
+    """Exact (flat) or approximate (HNSW) inner-product search keyed by chunk id."""
+
+    def __init__(self, dim: int, *, approximate: bool = False, hnsw_m: int = 32) -> None:
+        self.dim = dim
+        self.approximate = approximate
+        if approximate:
+            inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = 128
+        else:
+            inner = faiss.IndexFlatIP(dim)
+        self._index = faiss.IndexIDMap2(inner)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under the given chunk ids."""
+        if len(ids):
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Remove the vectors of ``ids`` (exact index only; HNSW is rebuilt instead)."""
+        if len(ids):
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def ids(self) -> np.ndarray:
+        """Every chunk id held."""
+        return faiss.vector_to_array(self._index.id_map)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) for one query vector."""
+        if len(self) == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def scores_for(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact inner products of the query with the stored vectors of ``ids``."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        vecs = np.stack([self._index.reconstruct(int(i)) for i in ids])
+        return vecs @ query.astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: temporary file, fsync, rename."""
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(self._index, str(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> VectorIndex:
+        """Read an index written by :meth:`save`."""
+        index = faiss.read_index(str(path))
+        obj = cls.__new__(cls)
+        obj.dim = dim
+        obj._index = index
+        obj.approximate = "HNSW" in type(faiss.downcast_index(index.index)).__name__
+        return obj

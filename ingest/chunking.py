@@ -1,0 +1,96 @@
+"""Split cleaned text into passages on Korean sentence boundaries, preferring paragraph breaks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.records import Span
+
+SentenceSplitter = Callable[[str], list[tuple[int, int]]]
+
+_PARAGRAPH = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    para: int  # paragraph number: a chunk boundary between paragraphs is preferred
+
+
+def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """Cut an over-long sentence into pieces of at most ``size``, at spaces where possible."""
+    pieces = []
+    while end - start > size:
+        cut = text.rfind(" ", start + size // 2, start + size)
+        cut = cut if cut > start else start + size
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start] == " ":
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def split_sentences(text: str, splitter: SentenceSplitter, max_len: int) -> list[_Sentence]:
+    """Sentences of every line-delimited paragraph, with offsets into ``text``."""
+    out: list[_Sentence] = []
+    for para, match in enumerate(_PARAGRAPH.finditer(text)):
+        line = match.group()
+        if not line.strip():
+            continue
+        base = match.start()
+        for s, e in splitter(line) or [(0, len(line))]:
+            s, e = base + s, base + e
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.extend(_Sentence(a, b, para) for a, b in _hard_split(text, s, e, max_len))
+    return out
+
+
+def chunk_text(
+    text: str, *, size: int, overlap: int, splitter: SentenceSplitter
+) -> list[Span]:
+    """Pack whole sentences into chunks of at most ``size`` characters.
+
+    A chunk never cuts inside a sentence (unless one sentence alone exceeds ``size``). When a
+    chunk is full and holds a paragraph break in its second half, it ends at that break. The
+    next chunk starts with up to ``overlap`` characters of the previous chunk's last sentences.
+    """
+    if size <= 0:
+        raise ValueError("chunk size must be positive")
+    sents = split_sentences(text, splitter, size)
+    spans: list[Span] = []
+    i = 0
+    while i < len(sents):
+        j = i + 1
+        while j < len(sents) and sents[j].end - sents[i].start <= size:
+            j += 1
+        if j < len(sents):
+            # full: prefer ending at the last paragraph break in the chunk's second half
+            half = sents[i].start + size // 2
+            for b in range(j - 1, i, -1):
+                if sents[b].para != sents[b - 1].para and sents[b].start >= half:
+                    j = b
+                    break
+        start, end = sents[i].start, sents[j - 1].end
+        spans.append(Span(start, end, text[start:end]))
+        if j >= len(sents):
+            break
+        # overlap: step back over whole sentences totalling at most ``overlap`` characters,
+        # but never across the paragraph break we chose to end on
+        nxt = j
+        while (
+            nxt - 1 > i
+            and end - sents[nxt - 1].start <= overlap
+            and sents[nxt - 1].para == sents[j].para
+        ):
+            nxt -= 1
+        i = nxt
+    return spans
