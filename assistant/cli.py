@@ -40,6 +40,8 @@ def main(ctx: click.Context, data_dir: Path | None, model: str | None, verbose: 
     """jaryo: ask questions of your Korean documents and get cited answers."""
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     settings = Settings()
     updates = {k: v for k, v in {"data_dir": data_dir, "model": model}.items() if v is not None}
     ctx.obj = {"settings": settings.model_copy(update=updates) if updates else settings}

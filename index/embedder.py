@@ -35,13 +35,19 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str | Path, *, name: str, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         try:
             self._model = SentenceTransformer(str(model), device="cpu")
         except Exception as exc:  # library raises many types (OSError, ValueError, HF errors)
             raise ModelError(f"cannot load embedding model {model!r}: {exc}") from exc
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim = int(get_dim() or 0)
         self._batch_size = batch_size
         self._prompts = set(self._model.prompts)
 

