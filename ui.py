@@ -1,42 +1,260 @@
 """Gradio chat UI: thin wiring over the Assistant (callbacks live in assistant/ui_callbacks.py)."""
 
-from __future__ import annotations
-
+import ipaddress
 import logging
 from typing import Any
 
+from assistant.errors import AssistantError
 from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+TITLE = "자료 Q&A"
+INTRO = (
+    "## 📚 자료 Q&A\n"
+    "올린 문서에서 답을 찾아 **출처와 함께** 답합니다. "
+    "답변의 [번호]를 누르면 근거 구절로 이동합니다."
+)
+CHAT_PLACEHOLDER = "**문서에 무엇이든 물어보세요.** 아래 예시 질문으로 시작해도 좋습니다."
+BOX_PLACEHOLDER = "질문을 입력하고 Enter — 예: 딥시크가 주장한 V3 개발 비용은?"
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
+#chat a.cite { text-decoration: none; font-weight: 600; color: var(--color-accent); }
+.sources h3 { margin: 0.6rem 0 0.2rem; font-size: 1.05rem; }
+.sources .sources-note { margin: 0 0 0.6rem; color: var(--body-text-color-subdued);
+  font-size: 0.85rem; }
+.sources.not-found h3 { color: #b45309; }
+.source-card { border: 1px solid var(--border-color-primary); border-radius: 10px;
+  margin: 0 0 0.6rem; background: var(--block-background-fill); scroll-margin-top: 1rem; }
+.source-card:target { outline: 2px solid var(--color-accent); }
+.source-card summary { cursor: pointer; padding: 0.55rem 0.8rem; display: flex; flex-wrap: wrap;
+  align-items: baseline; gap: 0.5rem; list-style: none; }
+.source-card summary::-webkit-details-marker { display: none; }
+.source-num { display: inline-flex; align-items: center; justify-content: center; min-width: 1.5rem;
+  height: 1.5rem; border-radius: 999px; background: var(--color-accent); color: white;
+  font-size: 0.8rem; font-weight: 700; }
+.source-title { font-weight: 600; }
+.source-meta { color: var(--body-text-color-subdued); font-size: 0.82rem; }
+.source-card .passage { padding: 0 0.9rem 0.8rem; line-height: 1.7; font-size: 0.92rem;
+  border-top: 1px dashed var(--border-color-primary); padding-top: 0.6rem; }
+.source-card mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+"""
+
 
 def build_app(assistant: Any) -> Any:
-    """Build the gr.Blocks app for an assistant."""
+    """Build the gr.Blocks app for an assistant (wiring only; see ``assistant.ui_callbacks``)."""
     import gradio as gr
 
     from assistant import ui_callbacks as cb
 
-    with gr.Blocks(title="자료 Q&A") as app:
-        gr.Markdown("## 자료 Q&A — 문서에 묻고, 출처로 확인하세요")
-        chatbot = gr.Chatbot(label="대화", height=460)
-        sources = gr.HTML(label="출처")
-        with gr.Row():
-            box = gr.Textbox(placeholder="질문을 입력하세요", show_label=False, scale=8)
-            send = gr.Button("보내기", variant="primary", scale=1)
-        history = gr.State([])
-        for trigger in (box.submit, send.click):
-            trigger(
-                lambda q, h, turns: cb.respond(assistant, q, h, turns),
-                [box, chatbot, history],
-                [box, chatbot, sources, history],
+    settings = assistant.settings
+    backends = list(assistant.answerers)
+
+    def examples() -> list[dict[str, str]]:
+        return [{"text": q} for q in cb.example_questions(assistant)]
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("💬 대화", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4):
+                        chatbot = gr.Chatbot(
+                            label="대화",
+                            elem_id="chat",
+                            height=460,
+                            examples=examples(),
+                            placeholder=CHAT_PLACEHOLDER,
+                            feedback_options=None,
+                            buttons=["copy"],
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(
+                                placeholder=BOX_PLACEHOLDER,
+                                show_label=False,
+                                scale=8,
+                                elem_id="question",
+                                autofocus=True,
+                            )
+                            send = gr.Button("보내기", variant="primary", scale=1, elem_id="send")
+                    with gr.Column(scale=1, min_width=220):
+                        new = gr.Button("🆕 새 대화", elem_id="new-chat")
+                        with gr.Accordion("⚙️ 검색 설정", open=True):
+                            k = gr.Slider(
+                                1, 10, value=settings.top_k, step=1, label="가져올 구절 수 (top-k)"
+                            )
+                            mode = gr.Radio(
+                                cb.MODE_CHOICES, value=settings.retrieval_mode, label="검색 방식"
+                            )
+                            backend = gr.Dropdown(
+                                backends,
+                                value=settings.answerer if settings.answerer in backends else None,
+                                label="답변 엔진",
+                                visible=len(backends) > 1,
+                            )
+                sources = gr.HTML(elem_id="sources")
+                turns = gr.State([])
+
+            with gr.Tab("📁 문서", id="docs-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        files = gr.File(
+                            label="문서 올리기 — " + " ".join(cb.UPLOAD_TYPES),
+                            file_count="multiple",
+                            file_types=cb.UPLOAD_TYPES,
+                            elem_id="upload",
+                            height=150,
+                        )
+                        add = gr.Button("색인에 추가", variant="primary", elem_id="add-docs")
+                    with gr.Column(scale=3):
+                        upload_status = gr.Markdown(elem_id="upload-status")
+                        outcomes = gr.Dataframe(
+                            headers=cb.OUTCOME_HEADERS,
+                            label="파일별 결과",
+                            interactive=False,
+                            wrap=True,
+                            elem_id="outcomes",
+                            column_widths=["30%", "14%", "10%", "46%"],
+                        )
+                docs = gr.Dataframe(
+                    value=lambda: cb.document_rows(assistant),
+                    headers=cb.DOCUMENT_HEADERS,
+                    label="색인된 문서 (행을 누르면 삭제 대상으로 선택)",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="documents",
+                    column_widths=["40%", "28%", "8%", "8%", "16%"],
+                )
+                with gr.Row(equal_height=True):
+                    pick = gr.Dropdown(
+                        cb.document_choices(assistant),
+                        value=None,
+                        label="삭제할 문서",
+                        scale=4,
+                        elem_id="doc-pick",
+                    )
+                    delete = gr.Button("삭제", variant="stop", scale=1, elem_id="delete")
+                with gr.Group(visible=False, elem_id="confirm") as confirm:
+                    confirm_text = gr.Markdown(padding=True)
+                    with gr.Row():
+                        confirm_yes = gr.Button(
+                            "정말 삭제", variant="stop", elem_id="confirm-delete"
+                        )
+                        confirm_no = gr.Button("취소", elem_id="cancel-delete")
+                delete_status = gr.Markdown(elem_id="delete-status")
+
+        # -- chat wiring --
+        chat_io = dict(
+            inputs=[box, chatbot, turns, k, mode, backend],
+            outputs=[box, chatbot, sources, turns],
+        )
+
+        def respond(q, chat, history, top_k, how, engine):
+            yield from cb.respond(assistant, q, chat, history, top_k, how, engine)
+
+        box.submit(respond, **chat_io)
+        send.click(respond, **chat_io)
+
+        def example_text(evt: gr.SelectData) -> str:
+            return str(evt.value["text"])
+
+        chatbot.example_select(example_text, None, [box]).then(respond, **chat_io)
+        new.click(cb.new_chat, None, [box, chatbot, sources, turns])
+
+        # -- documents wiring --
+        def refreshed() -> tuple[Any, Any]:
+            return cb.document_rows(assistant), gr.Dropdown(
+                choices=cb.document_choices(assistant), value=None
             )
+
+        def on_upload(paths, progress=gr.Progress()):  # noqa: B008
+            result = cb.upload(assistant, paths, progress=progress)
+            rows, choices = refreshed()
+            return (
+                result.outcomes,
+                result.summary,
+                rows,
+                choices,
+                None,
+                gr.Chatbot(examples=examples()),
+            )
+
+        add.click(on_upload, [files], [outcomes, upload_status, docs, pick, files, chatbot])
+
+        def ask_delete(doc_id):
+            return cb.delete_prompt(assistant, doc_id), gr.Group(visible=True)
+
+        def do_delete(doc_id):
+            status = cb.delete(assistant, doc_id)
+            rows, choices = refreshed()
+            return status, rows, choices, gr.Group(visible=False)
+
+        def row_doc_id(evt: gr.SelectData) -> str | None:
+            return cb.pick_row(evt.row_value)
+
+        docs.select(row_doc_id, None, [pick])
+        delete.click(ask_delete, [pick], [confirm_text, confirm])
+        confirm_yes.click(do_delete, [pick], [delete_status, docs, pick, confirm])
+        confirm_no.click(lambda: gr.Group(visible=False), None, [confirm])
+        pick.change(lambda: gr.Group(visible=False), None, [confirm])
+        app.load(refreshed, None, [docs, pick])
     return app
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: address, login, upload limit, look.
+
+    Gradio serves only its own temporary and cache files: no ``allowed_paths``, so neither
+    the working directory nor the data folder is reachable over HTTP.
+    """
+    import gradio as gr
+
+    auth = None
+    password = settings.auth_password.get_secret_value() if settings.auth_password else ""
+    if settings.auth_user and password:
+        auth = (settings.auth_user, password)
+    elif settings.auth_user or password:
+        raise AssistantError(
+            "로그인을 쓰려면 JARYO_AUTH_USER와 JARYO_AUTH_PASSWORD를 모두 설정하세요."
+        )
+    if auth is None and not _is_loopback(settings.host):
+        logger.warning(
+            "serving on %s without a login: anyone who can reach this address can read and "
+            "change the documents (set JARYO_AUTH_USER and JARYO_AUTH_PASSWORD)",
+            settings.host,
+        )
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "auth": auth,
+        "auth_message": "자료 Q&A에 로그인하세요." if auth else None,
+        "max_file_size": int(settings.max_file_mb * 1_000_000),
+        "allowed_paths": [],
+        "footer_links": [],
+        "theme": gr.themes.Soft(
+            primary_hue="indigo",
+            font=["Pretendard", "Noto Sans KR", "Apple SD Gothic Neo", "system-ui", "sans-serif"],
+            font_mono=["ui-monospace", "Consolas", "monospace"],
+        ),
+        "css": CSS,
+    }
+
+
 def serve(settings: Settings) -> None:
-    """Build the assistant and serve the UI."""
+    """Build the assistant and serve the UI (blocks until stopped)."""
     from assistant.build import build_assistant
 
+    options = launch_options(settings)
     assistant = build_assistant(settings)
     app = build_app(assistant)
-    app.queue().launch(server_name=settings.host, server_port=settings.port)
+    logger.info("serving on http://%s:%d", settings.host, settings.port)
+    app.queue().launch(**options)

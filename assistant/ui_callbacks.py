@@ -3,58 +3,298 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from assistant.answers import Answer, Source
+from assistant.errors import AssistantError
+from ingest.pipeline import FileOutcome
+
+logger = logging.getLogger(__name__)
+
+ChatMessages = list[dict[str, str]]
+Turns = list[tuple[str, str]]  # (question, answer text) of earlier turns
+Rows = list[list[Any]]
+
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".hwpx"]
+MODE_CHOICES = [
+    ("하이브리드 (의미 + 키워드)", "hybrid"),
+    ("의미 검색 (dense)", "dense"),
+    ("키워드 검색 (BM25)", "bm25"),
+]
+DOCUMENT_HEADERS = ["제목", "파일", "형식", "구절 수", "추가 시각"]
+OUTCOME_HEADERS = ["파일", "결과", "구절 수", "사유"]
+STATUS_LABELS = {
+    "added": "✅ 추가됨",
+    "updated": "🔄 갱신됨",
+    "unchanged": "➖ 변경 없음",
+    "duplicate": "⚠️ 중복",
+    "failed": "❌ 실패",
+    "removed": "🗑️ 삭제됨",
+}
+# Questions a reader of the shipped corpus might ask, keyed by the file that answers them.
+CORPUS_QUESTIONS = {
+    "segye-2025-deepseek.txt": "딥시크가 주장한 V3 개발 비용은?",
+    "china-full-stack-ai-alliance.txt": "WAIC 2025에서 설립이 발표된 연맹의 이름은?",
+    "hankook-2023-china-ai-self-reliance.txt": "바이두가 개발 중인 챗GPT 유사 AI의 이름은?",
+    "spri-2020-us-china-ai-rivalry.txt": "DARPA가 AI Next 캠페인 등에 투자한다고 발표한 금액은?",
+}
+
+_MARKER = re.compile(r"\[(\d+)\]")
 
 
-def _highlight(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+def _ui_error(message: str) -> Exception:
+    """A gr.Error carrying ``message`` (gradio imported only when a callback actually fails)."""
+    import gradio as gr
+
+    return gr.Error(message)
+
+
+# -- chat ------------------------------------------------------------------------------------
+
+
+def example_questions(assistant: Any, limit: int = 4) -> list[str]:
+    """Example questions for the indexed documents: curated ones first, then one per title."""
+    docs = assistant.documents()
+    questions = [CORPUS_QUESTIONS[d.source] for d in docs if d.source in CORPUS_QUESTIONS]
+    for d in docs:
+        if len(questions) >= limit:
+            break
+        if d.source not in CORPUS_QUESTIONS and d.title:
+            questions.append(f"「{d.title[:40]}」의 핵심 내용은?")
+    return questions[:limit]
+
+
+def link_markers(text: str, numbers: Sequence[int] | None = None) -> str:
+    """Turn ``[n]`` markers into links to source card ``#source-n`` (only for known ``numbers``)."""
+    known = set(numbers) if numbers is not None else None
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if known is not None and n not in known:
+            return m.group(0)
+        return f'<a class="cite" href="#source-{n}" title="출처 {n}로 이동">[{n}]</a>'
+
+    return _MARKER.sub(link, text)
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble for a final answer: linked markers, plus any notice."""
+    body = link_markers(answer.text, [s.number for s in answer.sources])
+    if not answer.found and answer.sources:
+        body += "\n\n*아래에 가장 가까운 구절을 표시했습니다.*"
+    if answer.notice:
+        body += f"\n\n<small>※ {html.escape(answer.notice)}</small>"
+    return body
+
+
+def _highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
     out, pos = [], 0
-    for s, e in sorted(spans):
-        out.append(html.escape(text[pos:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
-        pos = e
+    for start, end in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if end <= start:
+            continue
+        out.append(html.escape(text[pos:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        pos = end
     out.append(html.escape(text[pos:]))
     return "".join(out).replace("\n", "<br>")
 
 
-def sources_html(answer: Answer) -> str:
-    """Numbered source cards with the cited sentences highlighted."""
-    if not answer.sources:
-        return ""
-    head = "출처" if answer.found else "가장 가까운 구절"
-    cards = [f"<h4>{head}</h4>"]
-    for s in answer.sources:
-        cards.append(_source_card(s))
-    return "\n".join(cards)
-
-
-def _source_card(s: Source) -> str:
+def _source_card(s: Source, *, open_: bool) -> str:
     c = s.hit.chunk
     return (
-        f'<details id="source-{s.number}" class="source" open>'
-        f"<summary>[{s.number}] {html.escape(c.title)} — {html.escape(c.source)}, "
-        f"{html.escape(s.location)} · 점수 {s.hit.score:.2f}</summary>"
-        f'<p class="passage">{_highlight(c.text, s.highlights)}</p></details>'
+        f'<details id="source-{s.number}" class="source-card"{" open" if open_ else ""}>'
+        f'<summary><span class="source-num">{s.number}</span>'
+        f'<span class="source-title">{html.escape(c.title)}</span>'
+        f'<span class="source-meta">{html.escape(c.source)} · {html.escape(s.location)}'
+        f" · 점수 {s.hit.score:.2f}</span></summary>"
+        f'<div class="passage">{_highlight(c.text, s.highlights)}</div></details>'
+    )
+
+
+def sources_html(answer: Answer) -> str:
+    """Numbered source cards, cited sentences highlighted (nearest passages if not found)."""
+    if not answer.sources:
+        return ""
+    cited = set(answer.cited_numbers())
+    if answer.found:
+        head = "출처"
+        note = "답변의 [번호]를 누르면 해당 출처로 이동합니다. 강조된 문장이 근거입니다."
+    else:
+        head = "가장 가까운 구절"
+        note = "문서에서 답을 찾지 못했습니다. 참고로 가장 가까운 구절을 보여 드립니다."
+    cards = [
+        _source_card(s, open_=s.number in cited or (not answer.found and i == 0))
+        for i, s in enumerate(answer.sources)
+    ]
+    return (
+        f'<section class="sources{"" if answer.found else " not-found"}">'
+        f'<h3>{head}</h3><p class="sources-note">{note}</p>{"".join(cards)}</section>'
     )
 
 
 def respond(
-    assistant: Any, question: str, chat: list[dict[str, str]], turns: list[tuple[str, str]]
-) -> Iterator[tuple[str, list[dict[str, str]], str, list[tuple[str, str]]]]:
-    """Stream an answer into the chat; then show its sources."""
+    assistant: Any,
+    question: str,
+    chat: ChatMessages,
+    turns: Turns,
+    k: int | None = None,
+    mode: str | None = None,
+    backend: str | None = None,
+) -> Iterator[tuple[str, ChatMessages, str, Turns]]:
+    """Stream an answer into the chat, then show its sources.
+
+    Yields (question box, chat messages, sources html, conversation turns).
+    """
     question = (question or "").strip()
     if not question:
         yield "", chat, "", turns
         return
-    chat = [*chat, {"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+    chat = [*chat, {"role": "user", "content": question}]
+    yield "", chat, "", turns
     text = ""
-    for item in assistant.stream(question, history=turns):
-        if isinstance(item, Answer):
-            chat[-1] = {"role": "assistant", "content": item.text}
-            yield "", chat, sources_html(item), [*turns, (question, item.text)]
-            return
-        text += item
-        chat[-1] = {"role": "assistant", "content": text}
-        yield "", chat, "", turns
+    try:
+        for item in assistant.stream(
+            question,
+            history=list(turns),
+            k=int(k) if k else None,
+            mode=mode or None,
+            backend=backend or None,
+        ):
+            if isinstance(item, Answer):
+                final = [*chat, {"role": "assistant", "content": answer_markdown(item)}]
+                logger.info("answered %r with %d sources", question, len(item.sources))
+                yield "", final, sources_html(item), [*turns, (question, item.text)]
+                return
+            text += item
+            yield "", [*chat, {"role": "assistant", "content": text}], "", turns
+    except AssistantError as exc:
+        raise _ui_error(str(exc)) from exc
+
+
+def new_chat() -> tuple[str, ChatMessages, str, Turns]:
+    """Empty question box, chat, sources and conversation."""
+    return "", [], "", []
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def document_rows(assistant: Any) -> Rows:
+    """The documents table: title, file (document id), format, chunks, added time."""
+    docs = sorted(assistant.documents(), key=lambda d: (-d.added_at, d.doc_id))
+    return [[d.title, d.doc_id, d.format, d.chunks, _when(d.added_at)] for d in docs]
+
+
+def document_choices(assistant: Any) -> list[tuple[str, str]]:
+    """(label, document id) pairs for the delete picker."""
+    return [(f"{d.title} ({d.doc_id})", d.doc_id) for d in assistant.documents()]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What the documents tab shows after an upload."""
+
+    outcomes: Rows
+    summary: str
+
+
+def outcome_rows(outcomes: Sequence[FileOutcome]) -> Rows:
+    """One row per file: file, result, chunks, reason."""
+    return [[o.doc_id, STATUS_LABELS.get(o.status, o.status), o.chunks, o.reason] for o in outcomes]
+
+
+def upload(
+    assistant: Any,
+    paths: Sequence[str | Path] | None,
+    progress: Callable[..., Any] | None = None,
+) -> UploadResult:
+    """Ingest uploaded files (stored under content-hash names by the assistant).
+
+    ``progress`` is called like ``gr.Progress``: ``progress((done, total), desc=...)``.
+    """
+    files = [Path(p) for p in paths or []]
+    if not files:
+        raise _ui_error("올릴 파일을 먼저 선택하세요.")
+
+    def report_progress(done: int, total: int, name: str) -> None:
+        if progress is not None:
+            progress((done, total), desc=f"{name} 처리 중")
+
+    try:
+        report = assistant.add_uploads([(p.name, p) for p in files], progress=report_progress)
+    except AssistantError as exc:
+        raise _ui_error(str(exc)) from exc
+    if progress is not None:
+        progress((len(files), len(files)), desc="완료")
+    tally = Counter(o.status for o in report.outcomes)
+    counts = [f"{STATUS_LABELS[s].split(' ', 1)[1]} {n}" for s, n in tally.items()]
+    summary = (
+        f"**{len(report.outcomes)}개 파일 처리** — {' · '.join(counts)} ({report.seconds:.1f}초)"
+    )
+    logger.info("upload: %s", summary)
+    return UploadResult(outcome_rows(report.outcomes), summary)
+
+
+def _find(assistant: Any, doc_id: str | None) -> Any:
+    if not doc_id:
+        raise _ui_error("삭제할 문서를 먼저 고르세요.")
+    for d in assistant.documents():
+        if d.doc_id == doc_id:
+            return d
+    raise _ui_error(f"문서를 찾을 수 없습니다: {doc_id}")
+
+
+def pick_row(row: Sequence[Any] | None) -> str | None:
+    """The document id of a clicked documents-table row."""
+    return str(row[1]) if row and len(row) > 1 and row[1] else None
+
+
+def delete_prompt(assistant: Any, doc_id: str | None) -> str:
+    """The confirmation question for deleting ``doc_id`` (raises if nothing is selected)."""
+    d = _find(assistant, doc_id)
+    return f"**{html.escape(d.title)}** (`{d.doc_id}`, 구절 {d.chunks}개)을(를) 삭제할까요?"
+
+
+def delete(assistant: Any, doc_id: str | None) -> str:
+    """Delete a document from the index; returns a status line."""
+    d = _find(assistant, doc_id)
+    try:
+        assistant.remove([d.doc_id])
+    except AssistantError as exc:
+        raise _ui_error(str(exc)) from exc
+    logger.info("deleted %s", d.doc_id)
+    return f"🗑️ **{html.escape(d.title)}** (`{d.doc_id}`)을(를) 삭제했습니다."
+
+
+__all__ = [
+    "DOCUMENT_HEADERS",
+    "MODE_CHOICES",
+    "OUTCOME_HEADERS",
+    "UPLOAD_TYPES",
+    "UploadResult",
+    "answer_markdown",
+    "delete",
+    "delete_prompt",
+    "document_choices",
+    "document_rows",
+    "example_questions",
+    "link_markers",
+    "new_chat",
+    "outcome_rows",
+    "pick_row",
+    "respond",
+    "sources_html",
+    "upload",
+]
