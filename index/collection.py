@@ -17,7 +17,7 @@ from assistant.settings import RetrievalMode
 from index.keyword import KeywordIndex
 from index.morph import MorphTokenizer
 from index.store import DocumentInfo, NewChunk, Store
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, fsync_dir
 from ingest.records import Document, Hit
 
 logger = logging.getLogger(__name__)
@@ -39,13 +39,18 @@ class Manifest:
     created_at: float
 
     def save(self, path: Path) -> None:
-        """Write atomically."""
+        """Write atomically: temporary file, fsync, rename, fsync the folder."""
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(asdict(self), fh, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)
+
+    def same_build(self, other: Manifest) -> bool:
+        """True if both describe the same index build (the creation time aside)."""
+        return asdict(self) | {"created_at": 0} == asdict(other) | {"created_at": 0}
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -54,7 +59,9 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise IndexError_(f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+            raise IndexError_(
+                f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -98,11 +105,17 @@ class Index:
         approximate_threshold: int = 0,
         tokenizer: MorphTokenizer | None = None,
     ) -> None:
+        # the rebuild module imports this one; it finishes or undoes an interrupted folder swap
+        from index.rebuild import recover_interrupted_rebuild
+
         self.folder = folder
         self.tokenizer = tokenizer or MorphTokenizer()
         self._lock = threading.RLock()
         self._approximate_threshold = approximate_threshold
+        recover_interrupted_rebuild(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        for leftover in folder.glob("*.tmp"):  # a save killed before its rename
+            leftover.unlink(missing_ok=True)
         manifest_path = folder / "manifest.json"
         if manifest_path.exists():
             self.manifest = Manifest.load(manifest_path)
@@ -135,6 +148,7 @@ class Index:
             )
             self.manifest.save(manifest_path)
         self.store = Store(folder / "store.sqlite3")
+        self._generation = self.store.generation()  # the state FAISS and BM25 reflect
         self._vectors = self._load_vectors()
         self._keywords = self._build_keywords()
         self.last_timings = SearchTimings()
@@ -145,33 +159,45 @@ class Index:
         return self.folder / f"vectors-{generation}.faiss"
 
     def _load_vectors(self) -> VectorIndex:
-        gen = self.store.generation()
-        path = self._vector_path(gen)
+        """The saved FAISS file of the store's generation if it holds exactly the chunk ids,
+        else FAISS rebuilt from the vectors in SQLite."""
+        path = self._vector_path(self._generation)
         if path.exists():
             try:
                 vectors = VectorIndex.load(path, self.manifest.dim)
-                if len(vectors) == self.store.count_chunks():
+            except IndexError_ as exc:
+                logger.warning("%s; rebuilding it from the store", exc)
+            else:
+                held = np.sort(vectors.ids())
+                rows = np.asarray(self.store.chunk_ids(), dtype=np.int64)
+                if np.array_equal(held, rows):
                     return vectors
-            except RuntimeError as exc:
-                logger.warning("FAISS file %s is unreadable (%s); rebuilding", path, exc)
+                logger.warning("FAISS file %s does not match the store; rebuilding", path.name)
         return self._rebuild_vectors()
 
-    def _rebuild_vectors(self) -> VectorIndex:
+    def _wants_approximate(self, total: int) -> bool:
+        return 0 < self._approximate_threshold <= total
+
+    def _rebuild_vectors(self, *, save: bool = True) -> VectorIndex:
+        """FAISS from the vectors in SQLite (HNSW past the threshold), saved for this generation."""
         total = self.store.count_chunks()
-        approximate = 0 < self._approximate_threshold <= total
+        approximate = self._wants_approximate(total)
         vectors = VectorIndex(self.manifest.dim, approximate=approximate)
         for ids, vecs in self.store.iter_vectors():
             vectors.add(ids, vecs)
-        logger.info("loaded %d vectors into FAISS (%s)", len(vectors),
-                    "HNSW" if approximate else "exact")
-        self._save_vectors(vectors)
+        logger.info(
+            "loaded %d vectors into FAISS (%s)", len(vectors), "HNSW" if approximate else "exact"
+        )
+        if save:
+            self._save_vectors(vectors)
         return vectors
 
     def _save_vectors(self, vectors: VectorIndex) -> None:
-        gen = self.store.generation()
-        vectors.save(self._vector_path(gen))
+        """Save as ``vectors-<generation>.faiss``, then delete other generations' files."""
+        path = self._vector_path(self._generation)
+        vectors.save(path)
         for old in self.folder.glob("vectors-*.faiss"):
-            if old.name != self._vector_path(gen).name:
+            if old.name != path.name:
                 old.unlink(missing_ok=True)
 
     def _build_keywords(self) -> KeywordIndex:
@@ -197,23 +223,50 @@ class Index:
         *,
         put: list[tuple[Document, list[NewChunk]]] = (),  # type: ignore[assignment]
         delete: list[str] = (),  # type: ignore[assignment]
+        added_at: dict[str, float] | None = None,
     ) -> None:
         """Add/replace and delete documents atomically; searches see the old or new state."""
         put, delete = list(put), list(delete)
         if not put and not delete:
             return
+        dim = self.manifest.dim
+        for doc, chunks in put:
+            if not chunks:
+                raise IndexError_(f"{doc.doc_id}: a document needs at least one chunk")
+            for ch in chunks:
+                if ch.vector is None or np.shape(ch.vector) != (dim,):
+                    raise IndexError_(
+                        f"{doc.doc_id}: chunk vector of shape {np.shape(ch.vector)}, the index "
+                        f"holds dimension {dim}"
+                    )
         with self._lock:
-            added, removed = self.store.apply(put=put, delete=delete)
+            applied = self.store.apply(put=put, delete=delete, added_at=added_at)
+            # From here SQLite holds the new state; FAISS and BM25 are derived from it.
+            in_step = applied.previous_generation == self._generation
+            self._generation = applied.generation
+            total = self.store.count_chunks()
             vectors = self._vectors
-            if removed and vectors.approximate:
-                vectors = self._rebuild_vectors()
-            else:
-                if removed:
-                    vectors.remove(np.asarray(removed, dtype=np.int64))
-                new_vecs = [c.vector for _, chunks in put for c in chunks]
-                if new_vecs:
-                    vectors.add(np.asarray(added, dtype=np.int64), np.stack(new_vecs))
-                self._save_vectors(vectors)
+            try:
+                if not in_step:
+                    logger.info("the store was changed by another process; reloading FAISS")
+                    vectors = self._rebuild_vectors()
+                elif (applied.removed and vectors.approximate) or (
+                    vectors.approximate != self._wants_approximate(total)
+                ):
+                    vectors = self._rebuild_vectors()  # HNSW cannot delete; or crossing threshold
+                else:
+                    if applied.removed:
+                        vectors.remove(np.asarray(applied.removed, dtype=np.int64))
+                    new_vecs = [c.vector for _, chunks in put for c in chunks]
+                    if new_vecs:
+                        vectors.add(np.asarray(applied.added, dtype=np.int64), np.stack(new_vecs))
+                    self._save_vectors(vectors)
+            except Exception:
+                # Never keep a half-updated FAISS in memory. The saved file (if any) is of an
+                # older generation, so the next open rebuilds it from SQLite as well.
+                self._vectors = self._rebuild_vectors(save=False)
+                self._keywords = self._build_keywords()
+                raise
             self._vectors = vectors
             self._keywords = self._build_keywords()
         logger.info("index now holds %d chunks", len(self._vectors))
@@ -309,26 +362,62 @@ class Index:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def check(self) -> CheckReport:
-        """Verify that every chunk row has its vector and every vector its chunk row."""
+    def check(self, *, sample: int = 256) -> CheckReport:
+        """Verify the index: SQLite intact; every chunk row has its vector and every vector
+        its chunk row; BM25 in step; no document without chunks; the manifest matches.
+
+        ``sample`` vectors are also compared between FAISS and SQLite.
+        """
         problems: list[str] = []
         with self._lock:
-            row_ids = set(self.store.chunk_ids())
-            vec_ids = {int(i) for i in self._vectors.ids()}
-            kw_ids = {int(i) for i in self._keywords.ids}
+            generation = self.store.generation()
+            problems.extend(self.store.problems(self.manifest.dim))
+            rows = np.asarray(self.store.chunk_ids(), dtype=np.int64)
+            held = self._vectors.ids()
+            kw_ids = np.asarray(self._keywords.ids, dtype=np.int64)
             docs = self.store.documents()
-        if row_ids - vec_ids:
-            problems.append(f"{len(row_ids - vec_ids)} chunk rows have no vector")
-        if vec_ids - row_ids:
-            problems.append(f"{len(vec_ids - row_ids)} vectors have no chunk row")
-        if kw_ids != row_ids:
-            problems.append("keyword index is out of step with the chunk rows")
-        for d in docs:
-            if d.chunks == 0:
-                problems.append(f"document {d.doc_id!r} has no chunks")
-        return CheckReport(len(docs), len(row_ids), len(vec_ids), problems)
+            vectors = self._vectors
+            if generation != self._generation:
+                problems.append(
+                    f"the store is at generation {generation} but this index loaded "
+                    f"{self._generation} (changed by another process); reopen it"
+                )
+            row_set, vec_set = set(rows.tolist()), set(held.tolist())
+            if len(vec_set) != len(held):
+                problems.append(f"{len(held) - len(vec_set)} duplicate ids in FAISS")
+            if row_set - vec_set:
+                problems.append(f"{len(row_set - vec_set)} chunk rows have no vector")
+            if vec_set - row_set:
+                problems.append(f"{len(vec_set - row_set)} vectors have no chunk row")
+            if len(kw_ids) != len(rows) or set(kw_ids.tolist()) != row_set:
+                problems.append("keyword index is out of step with the chunk rows")
+            if vectors.dim != self.manifest.dim:
+                problems.append(f"FAISS dimension {vectors.dim} != manifest {self.manifest.dim}")
+            both = np.asarray(sorted(row_set & vec_set), dtype=np.int64)
+            if len(both) and sample > 0:
+                pick = np.random.default_rng(0).choice(both, min(sample, len(both)), replace=False)
+                stored = self.store.vectors_of(pick.tolist())
+                faiss_vecs = vectors.vectors_of(pick)
+                differ = sum(
+                    not np.allclose(stored[int(i)], v, atol=1e-5)
+                    for i, v in zip(pick, faiss_vecs, strict=True)
+                    if int(i) in stored
+                )
+                if differ:
+                    problems.append(f"{differ} of {len(pick)} sampled vectors differ from SQLite")
+            if not self._vector_path(self._generation).exists():
+                problems.append(f"no saved FAISS file for generation {self._generation}")
+        try:
+            on_disk = Manifest.load(self.folder / "manifest.json")
+        except IndexError_ as exc:
+            problems.append(str(exc))
+        else:
+            if not on_disk.same_build(self.manifest):
+                problems.append("manifest.json on disk differs from the one this index opened")
+        problems.extend(f"document {d.doc_id!r} has no chunks" for d in docs if d.chunks == 0)
+        return CheckReport(len(docs), len(rows), len(held), problems)
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (idempotent)."""
         self.store.close()
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,24 @@ class NewChunk:
     vector: np.ndarray | None = None  # filled in by the embedder before storing
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What one committed change did: chunk ids added and removed, and the generations."""
+
+    added: list[int]
+    removed: list[int]
+    previous_generation: int
+    generation: int
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A stored document with its text, as needed to re-chunk it."""
+
+    document: Document
+    added_at: float
+
+
 class Store:
     """Documents and chunks in one SQLite file."""
 
@@ -88,7 +106,7 @@ class Store:
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (idempotent)."""
         with self._lock:
             self._db.close()
 
@@ -96,6 +114,10 @@ class Store:
 
     def generation(self) -> int:
         """Counter bumped by every committed change (derived indexes record it)."""
+        with self._lock:
+            return self._generation()
+
+    def _generation(self) -> int:
         row = self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
@@ -189,6 +211,54 @@ class Store:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    def vectors_of(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Stored vectors by chunk id (missing ids are left out)."""
+        ids = list(ids)
+        out: dict[int, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                for cid, blob in self._db.execute(
+                    f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
+                ):
+                    out[int(cid)] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def iter_documents(self) -> Iterator[StoredDocument]:
+        """Every stored document with its text, oldest first (one row in memory at a time)."""
+        with self._lock:
+            keys = self._db.execute(
+                "SELECT doc_id FROM documents ORDER BY added_at, doc_id"
+            ).fetchall()
+        for (doc_id,) in keys:
+            with self._lock:
+                r = self._db.execute(
+                    "SELECT doc_id, text, title, source, format, content_hash, size, meta, added_at"
+                    " FROM documents WHERE doc_id=?",
+                    (doc_id,),
+                ).fetchone()
+            if r is not None:
+                doc = Document(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
+                yield StoredDocument(doc, float(r[8]))
+
+    def problems(self, dim: int) -> list[str]:
+        """Damage SQLite itself can see: page corruption, broken references, bad vectors."""
+        out: list[str] = []
+        with self._lock:
+            quick = [r[0] for r in self._db.execute("PRAGMA quick_check")]
+            if quick != ["ok"]:
+                out.extend(f"SQLite: {msg}" for msg in quick[:10])
+            orphans = self._db.execute("PRAGMA foreign_key_check").fetchall()
+            bad_vectors = self._db.execute(
+                "SELECT COUNT(*) FROM chunks WHERE length(vector) != ?", (4 * dim,)
+            ).fetchone()[0]
+        if orphans:
+            out.append(f"{len(orphans)} chunk rows belong to no document")
+        if bad_vectors:
+            out.append(f"{bad_vectors} stored vectors do not have dimension {dim}")
+        return out
+
     def chunk_ids_of(self, doc_id: str) -> list[int]:
         """Chunk ids of one document."""
         with self._lock:
@@ -203,17 +273,20 @@ class Store:
         *,
         put: list[tuple[Document, list[NewChunk]]],
         delete: list[str],
-    ) -> tuple[list[int], list[int]]:
+        added_at: Mapping[str, float] | None = None,
+    ) -> Applied:
         """Replace/insert ``put`` documents and delete ``delete`` ids in one transaction.
 
-        Returns (new chunk ids, removed chunk ids).
+        ``added_at`` keeps the original time of re-stored documents (used by a rebuild).
         """
         added: list[int] = []
         removed: list[int] = []
         now = time.time()
+        added_at = added_at or {}
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                previous = self._generation()
                 for doc_id in [*delete, *(d.doc_id for d, _ in put)]:
                     removed.extend(
                         r[0]
@@ -233,7 +306,7 @@ class Store:
                             doc.format,
                             doc.content_hash,
                             doc.size,
-                            now,
+                            added_at.get(doc.doc_id, now),
                             json.dumps(doc.meta, ensure_ascii=False),
                             doc.text,
                         ),
@@ -258,8 +331,9 @@ class Store:
                     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
                     ("1",),
                 )
+                generation = self._generation()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return added, removed
+        return Applied(added, removed, previous, generation)

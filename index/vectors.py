@@ -9,6 +9,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from assistant.errors import IndexError_
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +55,12 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (each must be held)."""
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._index.reconstruct(int(i)) for i in ids])
+
     def scores_for(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact inner products of the query with the stored vectors of ``ids``."""
         if len(ids) == 0:
@@ -61,19 +69,42 @@ class VectorIndex:
         return vecs @ query.astype(np.float32)
 
     def save(self, path: Path) -> None:
-        """Write atomically: temporary file, fsync, rename."""
+        """Write atomically: temporary file, fsync, rename, fsync the folder."""
         tmp = path.with_name(path.name + ".tmp")
         faiss.write_index(self._index, str(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)
 
     @classmethod
     def load(cls, path: Path, dim: int) -> VectorIndex:
-        """Read an index written by :meth:`save`."""
-        index = faiss.read_index(str(path))
+        """Read an index written by :meth:`save`; IndexError_ if it is unreadable or foreign."""
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise IndexError_(f"FAISS file {path.name} is unreadable: {exc}") from exc
+        if not isinstance(index, faiss.IndexIDMap2) or index.d != dim:
+            raise IndexError_(
+                f"FAISS file {path.name} holds {type(index).__name__} of dimension {index.d}, "
+                f"not an id-mapped index of dimension {dim}"
+            )
         obj = cls.__new__(cls)
         obj.dim = dim
         obj._index = index
         obj.approximate = "HNSW" in type(faiss.downcast_index(index.index)).__name__
         return obj
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
