@@ -1,67 +1,60 @@
-"""Read files into text: one loader per format, each raising IngestError with the reason."""
+"""Read files into text: one loader per format, each raising IngestError with the reason.
+
+Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdf (PDF),
+python-docx (DOCX), zipfile + lxml (HWPX). Legacy binary HWP is refused with a clear error.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
 from assistant.errors import IngestError
+from ingest.office import load_docx, load_hwp, load_hwpx, load_pdf
+from ingest.textfile import Loaded, decode_text, load_html, load_text
+
+__all__ = ["LOADERS", "Loaded", "decode_text", "load_bytes", "supported", "unsupported_error"]
 
 logger = logging.getLogger(__name__)
 
+Loader = Callable[[str, bytes], Loaded]  # (display name, file bytes)
 
-@dataclass(frozen=True)
-class Loaded:
-    """Raw text of a file and what the format says about it."""
-
-    text: str
-    format: str
-    title: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def decode_text(data: bytes, name: str) -> str:
-    """Decode text bytes: UTF-8 (with or without BOM), UTF-16, or CP949/EUC-KR."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp949")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise IngestError(f"{name}: not a text file (cannot detect its encoding)")
-    return str(best)
+LOADERS: dict[str, Loader] = {
+    ".txt": load_text,
+    ".md": load_text,
+    ".markdown": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+    ".hwpx": load_hwpx,
+    ".hwp": load_hwp,
+}
 
 
-def load_text(path: Path, data: bytes) -> Loaded:
-    """Plain text or Markdown."""
-    fmt = "md" if path.suffix.lower() == ".md" else "txt"
-    return Loaded(decode_text(data, path.name), fmt)
+def _suffix(name: str | Path) -> str:
+    return PurePosixPath(str(name).replace("\\", "/")).suffix.lower()
 
 
-LOADERS = {".txt": load_text, ".md": load_text}
+def supported(name: str | Path) -> bool:
+    """Whether ingestion has a loader for this file name's extension."""
+    return _suffix(name) in LOADERS
 
 
-def supported(path: Path) -> bool:
-    """Whether ingestion reads files with this extension."""
-    return path.suffix.lower() in LOADERS
+def unsupported_error(name: str) -> IngestError:
+    """The error for a file whose extension no loader reads."""
+    suffix = _suffix(name)
+    what = repr(suffix) if suffix else "(no extension)"
+    exts = ", ".join(sorted(LOADERS))
+    return IngestError(f"{name}: unsupported file type {what} (supported: {exts})")
 
 
-def load_bytes(path: Path, data: bytes) -> Loaded:
-    """Parse ``data`` read from ``path`` with the loader for its extension."""
-    loader = LOADERS.get(path.suffix.lower())
+def load_bytes(name: str, data: bytes) -> Loaded:
+    """Parse file bytes with the loader for the extension of ``name`` (the document's name,
+    used in error messages)."""
+    loader = LOADERS.get(_suffix(name))
     if loader is None:
-        exts = ", ".join(sorted(LOADERS))
-        raise IngestError(f"{path.name}: unsupported file type {path.suffix!r} (supported: {exts})")
-    return loader(path, data)
+        raise unsupported_error(name)
+    logger.debug("loading %s with %s", name, loader.__name__)
+    return loader(name, data)

@@ -6,18 +6,19 @@ import hashlib
 import logging
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.errors import AssistantError, IngestError
 from index.collection import Index
 from index.embedder import Embedder
 from index.store import NewChunk
 from ingest.chunking import chunk_text
-from ingest.clean import clean_text
-from ingest.loaders import load_bytes, supported
+from ingest.clean import clean_document
+from ingest.loaders import load_bytes, supported, unsupported_error
 from ingest.records import Document
 
 logger = logging.getLogger(__name__)
@@ -62,33 +63,51 @@ def passage_text(title: str, text: str) -> str:
 
 
 def collect_sources(paths: Iterable[Path]) -> list[Source]:
-    """Expand folders (recursively, supported files only); ids are paths relative to the root."""
+    """Expand folders recursively; ids are paths relative to the root (NFC-normalised).
+
+    Every visible file in a folder is a source, so a file no loader reads is reported as
+    failed rather than silently left out; hidden files and folders and Office lock files
+    (``~$name``) are skipped.
+    """
     out: list[Source] = []
     for path in paths:
         if path.is_dir():
             for sub in sorted(path.rglob("*")):
-                if sub.is_file() and supported(sub) and not sub.name.startswith("."):
-                    out.append(Source(sub, sub.relative_to(path).as_posix()))
+                rel = sub.relative_to(path)
+                if _skipped(rel) or not (sub.is_file() or sub.is_symlink()):
+                    continue
+                out.append(Source(sub, _nfc(rel.as_posix())))
         else:
-            out.append(Source(path, path.name))
+            out.append(Source(path, _nfc(path.name)))
     return out
+
+
+def _skipped(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts) or rel.name.startswith("~$")
+
+
+def _nfc(name: str) -> str:
+    # macOS writes decomposed Hangul in file names; one document must have one id
+    return unicodedata.normalize("NFC", name)
 
 
 def read_document(path: Path, doc_id: str, *, max_bytes: int) -> tuple[Document, bytes]:
     """Read and clean one file; raises IngestError naming the file and the reason."""
     name = doc_id
     if path.is_symlink() and not path.exists():
-        raise IngestError(f"{name}: broken symbolic link")
+        raise IngestError(f"{name}: broken symbolic link (its target {os.readlink(path)} is gone)")
     if not path.exists():
         raise IngestError(f"{name}: file not found")
     if path.is_dir():
         raise IngestError(f"{name}: is a directory, not a file")
-    if not supported(path):
-        load_bytes(path, b"")  # raises the unsupported-type error
+    if not path.is_file():
+        raise IngestError(f"{name}: not a regular file (a device, socket or pipe?)")
+    if not supported(doc_id):
+        raise unsupported_error(name)
     size = path.stat().st_size
     if size > max_bytes:
         raise IngestError(
-            f"{name}: file is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB limit"
+            f"{name}: file is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:g} MB limit"
         )
     if not os.access(path, os.R_OK):
         raise IngestError(f"{name}: permission denied (cannot read the file)")
@@ -100,19 +119,24 @@ def read_document(path: Path, doc_id: str, *, max_bytes: int) -> tuple[Document,
 
 
 def document_from_bytes(path: Path, doc_id: str, data: bytes) -> Document:
-    """Parse and clean file bytes into a Document."""
+    """Parse and clean file bytes into a Document; ``doc_id``'s extension picks the loader."""
+    if not data:
+        raise IngestError(f"{doc_id}: file is empty (0 bytes)")
     if not data.strip():
-        raise IngestError(f"{doc_id}: file is empty")
-    loaded = load_bytes(path, data)
-    text = clean_text(loaded.text)
-    if not text.strip():
-        raise IngestError(f"{doc_id}: no text left after cleaning (whitespace only)")
-    title = loaded.title or _first_line_title(text) or path.stem
-    meta = dict(loaded.meta)
-    meta.setdefault("file", path.name)
+        raise IngestError(f"{doc_id}: file contains only whitespace")
+    loaded = load_bytes(doc_id, data)
+    cleaned = clean_document(loaded.text)
+    if not cleaned.text.strip():
+        if cleaned.dropped:
+            raise IngestError(f"{doc_id}: no article text, only page chrome (menus, footers)")
+        raise IngestError(f"{doc_id}: no text in the file (whitespace only)")
+    title = loaded.title or _first_line_title(cleaned.text) or Path(doc_id).stem
+    meta: dict[str, Any] = {**loaded.meta, **cleaned.meta, "file": Path(doc_id).name}
+    if cleaned.dropped:
+        meta["chrome_lines_dropped"] = len(cleaned.dropped)
     return Document(
         doc_id=doc_id,
-        text=text,
+        text=cleaned.text,
         title=title,
         source=Path(doc_id).name,
         format=loaded.format,

@@ -1,0 +1,188 @@
+"""Loaders for text formats: plain text, Markdown and HTML, with Korean encoding detection."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.errors import IngestError
+
+logger = logging.getLogger(__name__)
+
+# Control characters that never appear in real text files (tab, newlines and form feed do).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+_MAX_CONTROL_RATIO = 0.02
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Raw text of a file and what the format says about it."""
+
+    text: str
+    format: str
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """Decode text bytes and name the encoding: UTF-8 (± BOM), UTF-16 (BOM), CP949/EUC-KR.
+
+    Raises IngestError when the bytes are not text (NUL bytes, many control characters).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        text, encoding = _strict(data[3:], "utf-8", name), "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, encoding = _strict(data, "utf-16", name), "utf-16"
+    elif b"\x00" in data:
+        raise IngestError(f"{name}: not a text file (it contains NUL bytes; binary data?)")
+    else:
+        text, encoding = _guess(data, name)
+    _check_is_text(text, name)
+    return text, encoding
+
+
+def _strict(data: bytes, encoding: str, name: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{name}: not valid {encoding.upper()} text ({exc.reason})") from exc
+
+
+def _guess(data: bytes, name: str) -> tuple[str, str]:
+    for encoding in ("utf-8", "cp949"):  # cp949 is a superset of EUC-KR
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"{name}: not a text file (cannot detect its encoding)")
+    return str(best), best.encoding
+
+
+def _check_is_text(text: str, name: str) -> None:
+    if not text:
+        return
+    bad = len(_CONTROL.findall(text))
+    if bad / len(text) > _MAX_CONTROL_RATIO:
+        raise IngestError(
+            f"{name}: not a text file ({bad} control characters in {len(text)}; binary data?)"
+        )
+
+
+def load_text(name: str, data: bytes) -> Loaded:
+    """Plain text or Markdown; a Markdown ``# heading`` on the first line is the title."""
+    text, encoding = decode_text(data, name)
+    text = text.lstrip("\ufeff")
+    fmt = "md" if name.lower().endswith((".md", ".markdown")) else "txt"
+    title = None
+    if fmt == "md":
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        if first.startswith("# "):
+            title = first[2:].strip() or None
+    return Loaded(text, fmt, title=title, meta={"encoding": encoding})
+
+
+# Elements that hold page chrome, never article text.
+_DROP_TAGS = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "footer",
+    "aside",
+    "iframe",
+    "svg",
+    "button",
+    "head",
+]
+# Elements that start a new line of text.
+_BLOCK_TAGS = [
+    "address",
+    "article",
+    "blockquote",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+]
+_WS = re.compile(r"\s+")
+
+
+def load_html(name: str, data: bytes) -> Loaded:
+    """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
+    from bs4 import BeautifulSoup
+
+    text, encoding = decode_text(data, name)
+    try:
+        soup = BeautifulSoup(text, "lxml")
+    except Exception as exc:  # parser failures on hostile input become one readable error
+        raise IngestError(f"{name}: cannot parse HTML ({exc})") from exc
+    meta: dict[str, Any] = {"encoding": encoding}
+    title = _html_title(soup)
+    for prop, key in (
+        ("og:site_name", "publisher"),
+        ("article:published_time", "date"),
+        ("author", "author"),
+    ):
+        tag = soup.find("meta", attrs={"property": prop}) or soup.find("meta", attrs={"name": prop})
+        content = tag.get("content") if tag else None
+        if isinstance(content, str) and content.strip():
+            meta[key] = content.strip()[:10] if key == "date" else content.strip()
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    root = soup.find("main") or _single(soup.find_all("article")) or soup.body or soup
+    for string in root.find_all(string=True):
+        if string.find_parent("pre") is None:
+            string.replace_with(_WS.sub(" ", str(string)))
+    for br in root.find_all("br"):
+        br.replace_with("\n")
+    for tag in root.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return Loaded(root.get_text(), "html", title=title, meta=meta)
+
+
+def _single(items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else None
+
+
+def _html_title(soup: Any) -> str | None:
+    og = soup.find("meta", attrs={"property": "og:title"})
+    candidates = [og.get("content") if og else None]
+    h1 = soup.find("h1")
+    candidates.append(h1.get_text(" ") if h1 else None)
+    candidates.append(soup.title.get_text(" ") if soup.title else None)
+    for raw in candidates:
+        if isinstance(raw, str):
+            title = unicodedata.normalize("NFC", _WS.sub(" ", raw)).strip()
+            if title:
+                return title[:200]
+    return None
