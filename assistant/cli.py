@@ -176,6 +176,85 @@ def search_cmd(
         )
 
 
+@main.command("eval")
+@click.option("--data", "data_file", type=click.Path(path_type=Path), help="Questions (JSONL).")
+@click.option("--docs", type=click.Path(path_type=Path), help="Documents the questions are about.")
+@click.option("--squad", type=click.Path(path_type=Path), help="A SQuAD-format file (KorQuAD).")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    help="Keep the evaluation index here and reuse it (default: a temporary folder).",
+)
+@click.option("--use-index", is_flag=True, help="Evaluate the configured index as it is.")
+@click.option("--mode", "modes", default="hybrid", help="Comma-separated: hybrid,dense,bm25.")
+@click.option("--answers/--no-answers", default=False, help="Also score composed answers.")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write figures as JSON.")
+@click.pass_context
+def eval_cmd(
+    ctx: click.Context,
+    data_file: Path | None,
+    docs: Path | None,
+    squad: Path | None,
+    workdir: Path | None,
+    use_index: bool,
+    modes: str,
+    answers: bool,
+    limit: int | None,
+    json_out: Path | None,
+) -> None:
+    """Measure retrieval (hit@k, MRR@10, latency) and optionally answers."""
+    import tempfile
+
+    from assistant import evaluation as ev
+
+    if bool(data_file) == bool(squad):
+        raise click.UsageError("give either --data FILE.jsonl (with --docs DIR) or --squad FILE")
+    with tempfile.TemporaryDirectory(prefix="jaryo-eval-") as tmp:
+        work = workdir or Path(tmp)
+        if squad:
+            items = ev.squad_to_documents(squad, work / "docs")
+            docs = work / "docs"
+        else:
+            items = ev.load_jsonl(data_file)  # type: ignore[arg-type]
+        items = items[:limit] if limit else items
+        overrides: dict[str, Any] = {} if use_index else {"data_dir": work / "data"}
+        assistant = _assistant(ctx, **overrides)
+        if not use_index:
+            if docs is None:
+                raise click.UsageError("--data needs --docs DIR (or --use-index)")
+            report = assistant.ingest([docs], sync=True)
+            logger.info("ingested %d documents in %.1f s", len(report.outcomes), report.seconds)
+        results: dict[str, Any] = {"retrieval": [], "documents": len(assistant.documents()),
+                                   "chunks": len(assistant.index)}
+        click.echo(f"{'mode':<8} {'n':>5} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} "
+                   f"{'MRR@10':>6} {'p50 ms':>7} {'p95 ms':>7}")
+        for mode in [m.strip() for m in modes.split(",") if m.strip()]:
+            if mode not in ("hybrid", "dense", "bm25"):
+                raise click.UsageError(f"unknown mode {mode!r}")
+            m = ev.evaluate_retrieval(assistant, items, mode).summary()
+            results["retrieval"].append(m)
+            click.echo(
+                f"{mode:<8} {m['questions']:>5} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} "
+                f"{m['hit@5']:>6.3f} {m['hit@10']:>6.3f} {m['mrr@10']:>6.3f} "
+                f"{m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
+            )
+        if answers:
+            a = ev.evaluate_answers(assistant, items)
+            results["answers"] = a.summary()
+            results["answer_failures"] = a.failures
+            s = a.summary()
+            click.echo(
+                f"answers: contains gold {s['answer_contains_gold']:.3f}, first sentence "
+                f"{s['first_sentence_contains_gold']:.3f}, cites right source "
+                f"{s['cites_right_source']:.3f} ({s['answerable']} answerable, "
+                f"{s['answerable_refused']} refused); unanswerable refused "
+                f"{s['unanswerable_refused']}/{s['unanswerable']}"
+            )
+        if json_out:
+            json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 @main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
