@@ -17,6 +17,7 @@ from assistant.errors import IndexError_
 from assistant.settings import Settings
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
+from index.morph import MorphTokenizer
 from index.store import NewChunk, Store
 from index.vectors import fsync_dir
 from ingest.pipeline import Ingestor, passage_text
@@ -66,7 +67,9 @@ def _swap_in(folder: Path) -> None:
     (folder / COMPLETE_MARK).unlink(missing_ok=True)
 
 
-def _open(folder: Path, settings: Settings, embedder: Embedder) -> Index:
+def _open(
+    folder: Path, settings: Settings, embedder: Embedder, tokenizer: MorphTokenizer | None
+) -> Index:
     return Index(
         folder,
         model=embedder.name,
@@ -74,6 +77,7 @@ def _open(folder: Path, settings: Settings, embedder: Embedder) -> Index:
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         approximate_threshold=settings.approximate_threshold,
+        tokenizer=tokenizer,
     )
 
 
@@ -98,12 +102,17 @@ def _embed(
 
 
 def rebuild_index(
-    settings: Settings, *, embedder: Embedder | None = None, batch_chunks: int = 256
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    tokenizer: MorphTokenizer | None = None,
+    batch_chunks: int = 256,
 ) -> int:
     """Re-chunk and re-embed every stored document with the current settings and model.
 
     Returns the number of documents in the rebuilt index. The old index stays in use until
-    the new one is complete and checked.
+    the new one is complete and checked. ``embedder`` and ``tokenizer`` default to the ones
+    the settings name (tests pass fakes).
     """
     folder = settings.index_dir
     recover_interrupted_rebuild(folder)
@@ -115,7 +124,8 @@ def rebuild_index(
     if new.exists():
         shutil.rmtree(new)  # a rebuild killed earlier
     source = Store(source_path)  # read directly: its manifest may name another model
-    staging = _open(new, settings, embedder)
+    tokenizer = tokenizer or MorphTokenizer()
+    staging = _open(new, settings, embedder, tokenizer)
     try:
         ingestor = Ingestor(
             staging,
@@ -152,7 +162,7 @@ def rebuild_index(
     finally:
         staging.close()
         source.close()
-    rebuilt = _open(new, settings, embedder)  # builds FAISS and BM25 from the new store
+    rebuilt = _open(new, settings, embedder, tokenizer)  # builds FAISS and BM25 from the new store
     try:
         report = rebuilt.check()
     finally:
