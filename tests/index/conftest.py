@@ -21,7 +21,8 @@ WORKER_PATH = Path(__file__).with_name("_ingest_worker.py")
 
 def _load_worker() -> ModuleType:
     spec = importlib.util.spec_from_file_location("jaryo_ingest_worker", WORKER_PATH)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

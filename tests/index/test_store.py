@@ -16,6 +16,10 @@ def _doc(doc_id: str, text: str = "서울 날씨. 부산 비.") -> Document:
     return Document(doc_id, text, doc_id.upper(), doc_id, "txt", f"hash-{doc_id}-{text}", len(text))
 
 
+def _vec(i: int, dim: int) -> np.ndarray:
+    return np.full(dim, i + 1.0, dtype=np.float32)
+
+
 def _chunks(n: int, dim: int = 4, *, vector: bool = True) -> list[NewChunk]:
     return [
         NewChunk(
