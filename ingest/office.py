@@ -52,11 +52,11 @@ def load_pdf(name: str, data: bytes) -> Loaded:
     if b"%%EOF" not in data[-4096:]:
         raise IngestError(f"{name}: truncated PDF (no end-of-file marker) — copy the file again")
     from pypdf import PdfReader
-    from pypdf.constants import PasswordType
 
     with _parsing(name, "PDF"):
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        # decrypt() returns PasswordType.NOT_DECRYPTED (0) when the empty password fails
+        if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError(
                 f"{name}: PDF is password-protected — remove the password and add it again"
             )

@@ -12,6 +12,7 @@ import click
 from ingest.pipeline import IngestReport, Progress
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
+_DETAILS = (("failed", "Failed"), ("duplicate", "Duplicates"), ("removed", "Removed"))
 
 
 @contextmanager
@@ -37,10 +38,11 @@ def progress_bar(*, enabled: bool = True) -> Iterator[Progress | None]:
 
 
 def report_json(report: IngestReport) -> dict[str, Any]:
-    """The report as plain JSON."""
+    """The report as plain JSON: totals per status, then one entry per file."""
     return {
         "seconds": round(report.seconds, 3),
         "summary": {s: report.count(s) for s in STATUSES},  # type: ignore[arg-type]
+        "new_chunks": sum(o.chunks for o in report.outcomes),
         "files": [
             {"doc_id": o.doc_id, "status": o.status, "chunks": o.chunks, "reason": o.reason}
             for o in report.outcomes
@@ -48,16 +50,36 @@ def report_json(report: IngestReport) -> dict[str, Any]:
     }
 
 
-def print_report(report: IngestReport) -> None:
-    """A summary table, then one line per failure."""
-    counts = {s: report.count(s) for s in STATUSES}  # type: ignore[arg-type]
-    chunks = sum(o.chunks for o in report.outcomes)
-    click.echo(f"{'status':<10} {'files':>5}")
-    for s in STATUSES:
-        click.echo(f"{s:<10} {counts[s]:>5}")
-    click.echo(f"{len(report.outcomes)} files, {chunks} new chunks, {report.seconds:.1f} s")
+def format_report(report: IngestReport) -> str:
+    """A summary table (files and new chunks per status), then the files that need a word."""
+    chunks = {s: 0 for s in STATUSES}
     for o in report.outcomes:
-        if o.status == "failed":
-            click.echo(f"failed: {o.reason}")
-        elif o.status == "duplicate":
-            click.echo(f"duplicate: {o.doc_id} ({o.reason})")
+        chunks[o.status] += o.chunks
+    total = sum(chunks.values())
+    lines = [
+        f"{len(report.outcomes)} files in {report.seconds:.1f} s, {total} new chunks",
+        "",
+        f"  {'status':<10} {'files':>6} {'chunks':>7}",
+    ]
+    for s in STATUSES:
+        shown = str(chunks[s]) if s in ("added", "updated") else ""
+        lines.append(f"  {s:<10} {report.count(s):>6} {shown:>7}")  # type: ignore[arg-type]
+    lines.append(f"  {'total':<10} {len(report.outcomes):>6} {total:>7}")
+    for status, title in _DETAILS:
+        picked = [o for o in report.outcomes if o.status == status]
+        if not picked:
+            continue
+        lines += ["", f"{title} ({len(picked)}):"]
+        for o in picked:
+            if status == "failed":
+                lines.append(f"  {o.reason}")
+            elif status == "duplicate":
+                lines.append(f"  {o.doc_id}: {o.reason}")
+            else:
+                lines.append(f"  {o.doc_id}")
+    return "\n".join(lines)
+
+
+def print_report(report: IngestReport) -> None:
+    """Print :func:`format_report` to standard output."""
+    click.echo(format_report(report))
