@@ -1,0 +1,278 @@
+"""The Index: SQLite and FAISS kept in step, self-describing, rebuilt from SQLite when stale."""
+
+from __future__ import annotations
+
+import ast
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index as index_package
+from assistant.errors import IndexError_
+from index.collection import Index
+from index.store import NewChunk
+from index.vectors import VectorIndex
+
+QUERIES = ["서울 날씨", "부산 교통 발표했다", "제주 축제 열렸다"]
+
+
+def _ids(index: Index) -> tuple[list[int], list[int], list[int]]:
+    return (
+        index.store.chunk_ids(),
+        sorted(int(i) for i in index._vectors.ids()),
+        sorted(int(i) for i in index._keywords.ids),
+    )
+
+
+def _assert_in_step(index: Index) -> None:
+    rows, held, keywords = _ids(index)
+    assert rows == held == keywords
+    assert index.check().problems == []
+
+
+def _results(index: Index, embedder) -> list[list[tuple[int, float]]]:  # type: ignore[no-untyped-def]
+    out = []
+    for q in QUERIES:
+        vec = embedder.embed([q], kind="query")[0]
+        for mode in ("hybrid", "dense", "bm25"):
+            hits = index.search(q, vec, k=5, mode=mode)
+            out.append([(h.chunk.id, round(h.score, 5)) for h in hits])
+    return out
+
+
+@pytest.fixture
+def filled(open_index, make_doc, put) -> Index:  # type: ignore[no-untyped-def]
+    index = open_index()
+    put(index, [make_doc(f"d{i}.txt") for i in range(12)])
+    return index
+
+
+def test_add_replace_delete_keep_faiss_and_sqlite_in_step(open_index, make_doc, put) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    _assert_in_step(index)
+    put(index, [make_doc(f"d{i}.txt") for i in range(8)])
+    _assert_in_step(index)
+    before = set(index.store.chunk_ids_of("d3.txt"))
+    put(index, [make_doc("d3.txt", seed=1)], delete=["d5.txt", "d6.txt"])
+    _assert_in_step(index)
+    assert before.isdisjoint(index.store.chunk_ids_of("d3.txt"))
+    assert {d.doc_id for d in index.documents()} == {f"d{i}.txt" for i in (0, 1, 2, 3, 4, 7)}
+    index.remove(["d0.txt"])
+    _assert_in_step(index)
+    assert len(index) == index.store.count_chunks()
+
+
+def test_reopening_gives_the_same_results(filled: Index, open_index, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    expected = _results(filled, fake_embedder)
+    assert any(expected)
+    filled.close()
+    again = open_index()
+    assert _results(again, fake_embedder) == expected
+    _assert_in_step(again)
+
+
+def _current_faiss(index: Index) -> Path:
+    (path,) = index.folder.glob("vectors-*.faiss")
+    assert path.name == f"vectors-{index.store.generation()}.faiss"
+    return path
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "stale", "missing", "wrong-dim"])
+def test_a_bad_faiss_file_is_rebuilt_from_sqlite(
+    filled: Index, open_index, fake_embedder, make_doc, put, damage: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = _current_faiss(filled)
+    old = path.read_bytes()
+    put(filled, [make_doc("late.txt")])  # so that `old` is one generation behind
+    expected = _results(filled, fake_embedder)
+    path = _current_faiss(filled)
+    filled.close()
+    if damage == "garbage":
+        path.write_bytes(b"\x80\x04not faiss")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "stale":
+        path.write_bytes(old)  # a previous generation's vectors under the current name
+    elif damage == "missing":
+        path.unlink()
+    else:
+        other = VectorIndex(8)
+        other.add(np.array([1]), np.ones((1, 8), dtype=np.float32))
+        other.save(path)
+    again = open_index()
+    _assert_in_step(again)
+    assert _results(again, fake_embedder) == expected
+    assert _current_faiss(again).read_bytes() != b"\x80\x04not faiss"
+
+
+def test_leftover_temporary_files_are_removed(filled: Index, open_index) -> None:  # type: ignore[no-untyped-def]
+    folder = filled.folder
+    filled.close()
+    (folder / "vectors-99.faiss.tmp").write_bytes(b"half written")
+    (folder / "manifest.json.tmp").write_text("{")
+    again = open_index()
+    assert not list(folder.glob("*.tmp"))
+    _assert_in_step(again)
+
+
+def test_other_model_or_schema_is_a_clear_error(filled: Index, open_index) -> None:  # type: ignore[no-untyped-def]
+    folder = filled.folder
+    filled.close()
+    with pytest.raises(IndexError_, match="jaryo rebuild") as err:
+        Index(folder, model="other-model", dim=64, chunk_size=80, chunk_overlap=10)
+    assert "fake-bigram" in str(err.value)
+    assert "other-model" in str(err.value)
+    with pytest.raises(IndexError_, match="jaryo rebuild"):
+        Index(folder, model="fake-bigram", dim=32, chunk_size=80, chunk_overlap=10)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"schema_version": 99}))
+    with pytest.raises(IndexError_, match=r"schema 99.*jaryo rebuild"):
+        open_index()
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexError_, match=r"unreadable.*jaryo rebuild"):
+        open_index()
+
+
+def test_changed_chunk_settings_only_warn(filled: Index, open_index, caplog) -> None:  # type: ignore[no-untyped-def]
+    filled.close()
+    again = open_index(chunk_size=300)
+    assert "jaryo rebuild" in caplog.text
+    _assert_in_step(again)
+
+
+def test_growing_past_the_threshold_switches_to_hnsw_and_back(
+    open_index, make_doc, put, fake_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(approximate_threshold=30)
+    put(index, [make_doc(f"d{i}.txt") for i in range(4)])
+    assert len(index) < 30
+    assert not index._vectors.approximate
+    n = 4
+    while len(index) < 30:
+        put(index, [make_doc(f"d{n}.txt"), make_doc(f"d{n + 1}.txt")])
+        n += 2
+    assert index._vectors.approximate
+    _assert_in_step(index)
+    probe = index.store.chunks(index.store.chunk_ids()[:1])
+    cid, chunk = next(iter(probe.items()))
+    vec = index.store.vectors_of([cid])[cid]
+    assert index.search(chunk.text, vec, k=1, mode="dense")[0].chunk.id == cid
+    assert index.search(chunk.text, vec, k=3, mode="hybrid")
+    expected = _results(index, fake_embedder)
+    index.close()
+    again = open_index(approximate_threshold=30)
+    assert again._vectors.approximate
+    assert _results(again, fake_embedder) == expected
+    # deleting (HNSW cannot delete: rebuilt) back below the threshold returns to exact search
+    docs = [d.doc_id for d in again.documents()]
+    while len(again) >= 30:
+        again.remove([docs.pop()])
+        _assert_in_step(again)
+    assert not again._vectors.approximate
+
+
+def test_bad_input_is_rejected_before_anything_is_stored(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
+    generation = filled.store.generation()
+    doc = make_doc("bad.txt")
+    wrong_dim = NewChunk(0, 0, 3, "서울", ["서울"], np.ones(5, dtype=np.float32))
+    with pytest.raises(IndexError_, match="dimension"):
+        filled.apply(put=[(doc, [wrong_dim])])
+    with pytest.raises(IndexError_, match="at least one chunk"):
+        filled.apply(put=[(doc, [])])
+    assert filled.store.generation() == generation
+    _assert_in_step(filled)
+
+
+def test_a_failed_faiss_save_leaves_memory_in_step(
+    filled: Index, open_index, make_doc, put, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    def full_disk(self, path):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(VectorIndex, "save", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        put(filled, [make_doc("new.txt")], delete=["d1.txt"])
+    rows, held, keywords = _ids(filled)
+    assert rows == held == keywords
+    assert "new.txt" in {d.doc_id for d in filled.documents()}
+    monkeypatch.undo()
+    filled.close()
+    _assert_in_step(open_index())
+
+
+def test_another_writer_is_noticed(filled: Index, open_index, make_doc, put) -> None:  # type: ignore[no-untyped-def]
+    other = open_index()
+    put(other, [make_doc("from-other.txt")], delete=["d2.txt"])
+    assert any("another process" in p for p in filled.check().problems)
+    put(filled, [make_doc("mine.txt")])  # notices the foreign commit and reloads FAISS
+    _assert_in_step(filled)
+    assert {"from-other.txt", "mine.txt"} <= {d.doc_id for d in filled.documents()}
+
+
+def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
+    assert filled.check().problems == []
+    some = np.asarray(filled.store.chunk_ids()[:2], dtype=np.int64)
+    filled._vectors.remove(some)
+    assert "2 chunk rows have no vector" in filled.check().problems
+    filled._vectors.add(np.array([10_000]), np.ones((1, filled.manifest.dim), np.float32))
+    assert "1 vectors have no chunk row" in filled.check().problems
+    filled.store.apply(put=[(make_doc("empty.txt"), [])], delete=[])
+    problems = filled.check().problems
+    assert "document 'empty.txt' has no chunks" in problems
+    assert "keyword index is out of step with the chunk rows" not in problems
+    manifest = json.loads((filled.folder / "manifest.json").read_text())
+    (filled.folder / "manifest.json").write_text(json.dumps(manifest | {"dim": 3}))
+    assert "manifest.json on disk differs from the one this index opened" in filled.check().problems
+
+
+def test_check_sees_vectors_that_differ_from_sqlite(filled: Index) -> None:  # type: ignore[no-untyped-def]
+    cid = filled.store.chunk_ids()[0]
+    filled._vectors.remove(np.array([cid]))
+    filled._vectors.add(np.array([cid]), -np.ones((1, filled.manifest.dim), np.float32))
+    assert any("differ from SQLite" in p for p in filled.check().problems)
+
+
+def test_nothing_is_unpickled(filled: Index, open_index, fake_embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = filled.folder
+    filled.close()
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the index must not unpickle anything")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    again = open_index()
+    _results(again, fake_embedder)
+    for path in folder.iterdir():
+        head = path.read_bytes()[:16]
+        assert not head.startswith(b"\x80"), f"{path.name} looks like a pickle"
+        assert path.suffix in {".json", ".faiss", ".sqlite3-wal", ".sqlite3-shm"} or head == (
+            b"SQLite format 3\x00"
+        ), path.name
+
+
+def test_index_modules_do_not_use_pickle() -> None:
+    banned = {"pickle", "cPickle", "dill", "joblib", "cloudpickle", "shelve"}
+    for source in Path(index_package.__file__).parent.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert not {a.name.split(".")[0] for a in node.names} & banned, source
+            elif isinstance(node, ast.ImportFrom):
+                assert (node.module or "").split(".")[0] not in banned, source
+            elif isinstance(node, ast.keyword) and node.arg == "allow_pickle":
+                assert isinstance(node.value, ast.Constant), source
+                assert node.value.value is False, source
+
+
+def test_fresh_index_folder_holds_a_manifest(open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index()
+    manifest = json.loads((index.folder / "manifest.json").read_text())
+    assert manifest["model"] == "fake-bigram"
+    assert manifest["dim"] == 64
+    assert manifest["normalized"] is True
+    assert manifest["schema_version"] >= 1
+    assert {"chunk_size", "chunk_overlap", "created_at"} <= set(manifest)
