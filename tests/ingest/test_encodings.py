@@ -1,0 +1,72 @@
+"""The same Korean article in every supported encoding gives identical text and chunks."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IngestError
+from ingest.loaders import decode_text
+from ingest.pipeline import document_from_bytes
+
+# The EUC-KR variant leaves out the characters only CP949 has.
+EUC_KR_SAFE = "똠방각하, 햏, 뷁 같은 EUC-KR 밖의 글자는 CP949에만 있다."
+
+
+def encodings(article: str) -> dict[str, bytes]:
+    euc_text = article.replace(EUC_KR_SAFE, "")
+    return {
+        "utf-8": article.encode("utf-8"),
+        "utf-8-bom": codecs.BOM_UTF8 + article.encode("utf-8"),
+        "utf-16-le-bom": codecs.BOM_UTF16_LE + article.encode("utf-16-le"),
+        "utf-16-be-bom": codecs.BOM_UTF16_BE + article.encode("utf-16-be"),
+        "cp949": article.encode("cp949"),
+        "euc-kr": euc_text.encode("euc-kr"),
+        "utf-8-crlf": article.replace("\n", "\r\n").encode("utf-8"),
+    }
+
+
+def test_every_encoding_gives_identical_chunks(build, fake_assistant):
+    article = build.article
+    reference = None
+    for label, data in encodings(article).items():
+        if label == "euc-kr":
+            continue  # different text on purpose; checked below
+        d = document_from_bytes(Path("a.txt"), "a.txt", data)
+        chunks = [(c.ordinal, c.start, c.end, c.text) for c in fake_assistant.ingestor.chunk(d)]
+        reference = reference or (d.text, chunks)
+        assert (d.text, chunks) == reference, label
+    assert len(reference[1]) >= 1
+
+
+def test_euc_kr_matches_utf8_of_the_same_text(build, fake_assistant):
+    text = build.article.replace(EUC_KR_SAFE, "")
+    a = document_from_bytes(Path("a.txt"), "a.txt", text.encode("utf-8"))
+    b = document_from_bytes(Path("b.txt"), "b.txt", text.encode("euc-kr"))
+    chunk = fake_assistant.ingestor.chunk
+    assert a.text == b.text
+    assert [c.text for c in chunk(a)] == [c.text for c in chunk(b)]
+
+
+def test_the_encodings_are_detected(build):
+    variants = encodings(build.article)
+    found = {label: decode_text(data, "x.txt")[1] for label, data in variants.items()}
+    assert found["utf-8"] == "utf-8"
+    assert found["utf-8-bom"] == "utf-8-sig"
+    assert found["utf-16-le-bom"] == found["utf-16-be-bom"] == "utf-16"
+    assert found["cp949"] == found["euc-kr"] == "cp949"  # CP949 reads every EUC-KR file
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\x00\x01\x02\x03binary\x00\xff" * 20, "NUL bytes"),
+        (bytes(range(1, 32)) * 10, "control characters"),
+        (b"\xff\xfe\x00\xd8", "not valid UTF-16"),  # a lone surrogate after a UTF-16 BOM
+    ],
+)
+def test_binary_junk_is_not_text(data, reason):
+    with pytest.raises(IngestError, match=rf"^junk\.txt: .*{reason}"):
+        decode_text(data, "junk.txt")
