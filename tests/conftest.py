@@ -16,8 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
-SEED_QA = Path(os.environ.get("JARYO_SEED_QA", SHARED / "evaldata" / "seed_qa.jsonl"))
+SEED_QA = Path(os.environ.get("JARYO_SEED_QA", ROOT / "tests" / "data" / "seed_qa.jsonl"))
 
 
 class FakeEmbedder:
