@@ -85,10 +85,11 @@ def link_markers(text: str, numbers: Sequence[int] | None = None) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat bubble for a final answer: linked markers, plus any notice."""
+    """The chat bubble for a final answer: linked markers, plus any notice.
+
+    A not-found answer's text already says the nearest passages are shown below.
+    """
     body = link_markers(answer.text, [s.number for s in answer.sources])
-    if not answer.found and answer.sources:
-        body += "\n\n*아래에 가장 가까운 구절을 표시했습니다.*"
     if answer.notice:
         body += f"\n\n<small>※ {html.escape(answer.notice)}</small>"
     return body
