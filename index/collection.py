@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -115,7 +116,10 @@ class Index:
         recover_interrupted_rebuild(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for leftover in folder.glob("*.tmp"):  # a save killed before its rename
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
         manifest_path = folder / "manifest.json"
         if manifest_path.exists():
             self.manifest = Manifest.load(manifest_path)
@@ -200,12 +204,35 @@ class Index:
             if old.name != path.name:
                 old.unlink(missing_ok=True)
 
+    def _keyword_path(self, generation: int) -> Path:
+        return self.folder / f"keywords-{generation}"
+
     def _build_keywords(self) -> KeywordIndex:
+        """BM25 saved for the store's generation if it holds exactly the chunk ids, else
+        built from the stored morphemes and saved (so the next open need not rebuild it)."""
+        path = self._keyword_path(self._generation)
+        rows = np.asarray(self.store.chunk_ids(), dtype=np.int64)
+        if path.is_dir():
+            try:
+                keywords = KeywordIndex.load(path)
+            except IndexError_ as exc:
+                logger.warning("%s; rebuilding it from the store", exc)
+            else:
+                if np.array_equal(keywords.ids, rows):
+                    return keywords
+                logger.warning("keyword index %s does not match the store", path.name)
         ids, tokens = [], []
         for cid, toks in self.store.iter_tokens():
             ids.append(cid)
             tokens.append(toks)
-        return KeywordIndex(ids, tokens)
+        keywords = KeywordIndex(ids, tokens)
+        if ids == rows.tolist():  # not changed by another process meanwhile
+            keywords.save(path)
+            fsync_dir(self.folder)
+            for old in self.folder.glob("keywords-*"):
+                if old.name != path.name and not old.name.endswith(".tmp"):
+                    shutil.rmtree(old, ignore_errors=True)
+        return keywords
 
     # -- reads -----------------------------------------------------------------------------
 

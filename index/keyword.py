@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+
+from assistant.errors import IndexError_
+
+logger = logging.getLogger(__name__)
+
+# BM25 parameters; a saved index built with other ones is not loaded
+PARAMS: dict[str, Any] = {"k1": 1.5, "b": 0.75, "method": "lucene"}
 
 
 class KeywordIndex:
@@ -12,7 +26,7 @@ class KeywordIndex:
         import bm25s
 
         self.ids = np.asarray(ids, dtype=np.int64)
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(**PARAMS)
         if ids:
             # bm25s needs at least one token per document
             self._bm25.index([t or ["\u2400"] for t in tokens], show_progress=False)
@@ -37,3 +51,43 @@ class KeywordIndex:
         top = top[np.argsort(-scores[top])]
         top = top[scores[top] > 0]
         return self.ids[top], scores[top]
+
+    def save(self, folder: Path) -> None:
+        """Write to ``folder`` atomically: a temporary folder, fsync, rename (numpy + JSON only)."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        if len(self.ids):
+            self._bm25.save(str(tmp), allow_pickle=False, show_progress=False)
+        np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
+        (tmp / "jaryo-params.json").write_text(json.dumps(PARAMS), encoding="utf-8")
+        for path in tmp.iterdir():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(tmp, folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex:
+        """Read a folder written by :meth:`save` (never unpickles); IndexError_ if unusable."""
+        import bm25s
+
+        try:
+            params = json.loads((folder / "jaryo-params.json").read_text(encoding="utf-8"))
+            if params != PARAMS:
+                raise IndexError_(f"{folder.name} was built with BM25 parameters {params}")
+            ids = np.load(folder / "ids.npy", allow_pickle=False)
+            obj = cls([], [])
+            obj.ids = np.asarray(ids, dtype=np.int64)
+            if len(ids):
+                obj._bm25 = bm25s.BM25.load(
+                    str(folder), allow_pickle=False, mmap=False, show_progress=False
+                )
+                if int(obj._bm25.scores["num_docs"]) != len(ids):
+                    raise IndexError_(f"{folder.name} holds a different number of chunks")
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexError_(f"keyword index {folder.name} is unreadable: {exc}") from exc
+        obj._row = {int(cid): row for row, cid in enumerate(obj.ids)}
+        return obj

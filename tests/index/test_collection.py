@@ -246,12 +246,19 @@ def test_nothing_is_unpickled(filled: Index, open_index, fake_embedder, monkeypa
         monkeypatch.setattr(pickle, name, refuse)
     again = open_index()
     _results(again, fake_embedder)
-    for path in folder.iterdir():
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            continue
         head = path.read_bytes()[:16]
         assert not head.startswith(b"\x80"), f"{path.name} looks like a pickle"
-        assert path.suffix in {".json", ".faiss", ".sqlite3-wal", ".sqlite3-shm"} or head == (
-            b"SQLite format 3\x00"
-        ), path.name
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".npy":
+            assert head.startswith(b"\x93NUMPY"), path.name
+        else:
+            assert path.suffix in {".faiss", ".sqlite3-wal", ".sqlite3-shm"} or head == (
+                b"SQLite format 3\x00"
+            ), path.name
 
 
 def test_index_modules_do_not_use_pickle() -> None:
@@ -276,3 +283,41 @@ def test_fresh_index_folder_holds_a_manifest(open_index) -> None:  # type: ignor
     assert manifest["normalized"] is True
     assert manifest["schema_version"] >= 1
     assert {"chunk_size", "chunk_overlap", "created_at"} <= set(manifest)
+
+
+def test_bm25_is_saved_and_reused_on_open(
+    filled: Index, open_index, fake_embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from index.store import Store
+
+    expected = _results(filled, fake_embedder)
+    folder = filled.folder
+    assert [p.name for p in folder.glob("keywords-*")] == [f"keywords-{filled.store.generation()}"]
+    filled.close()
+
+    def no_rebuild(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("BM25 should be loaded, not rebuilt from tokens")
+
+    monkeypatch.setattr(Store, "iter_tokens", no_rebuild)
+    again = open_index()
+    assert _results(again, fake_embedder) == expected
+    _assert_in_step(again)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "stale-ids", "params"])
+def test_a_bad_bm25_folder_is_rebuilt(
+    filled: Index, open_index, fake_embedder, damage: str
+) -> None:  # type: ignore[no-untyped-def]
+    expected = _results(filled, fake_embedder)
+    (path,) = filled.folder.glob("keywords-*")
+    filled.close()
+    if damage == "garbage":
+        for f in path.glob("*.npy"):
+            f.write_bytes(b"\x80\x04garbage")
+    elif damage == "stale-ids":
+        np.save(path / "ids.npy", np.arange(3, dtype=np.int64))
+    else:
+        (path / "jaryo-params.json").write_text('{"k1": 9}')
+    again = open_index()
+    _assert_in_step(again)
+    assert _results(again, fake_embedder) == expected
