@@ -11,14 +11,15 @@ logger = logging.getLogger(__name__)
 
 TITLE = "자료 Q&A"
 INTRO = (
-    "## 📚 자료 Q&A\n"
+    "## 자료 Q&A\n"
     "올린 문서에서 답을 찾아 **출처와 함께** 답합니다. "
     "답변의 [번호]를 누르면 근거 구절로 이동합니다."
 )
 CHAT_PLACEHOLDER = "**문서에 무엇이든 물어보세요.** 아래 예시 질문으로 시작해도 좋습니다."
 BOX_PLACEHOLDER = "질문을 입력하고 Enter — 예: 딥시크가 주장한 V3 개발 비용은?"
 CSS = """
-.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
+.gradio-container { max-width: 1180px !important; width: 100% !important;
+  margin: 0 auto !important; }
 #chat a.cite { text-decoration: none; font-weight: 600; color: var(--color-accent); }
 .sources h3 { margin: 0.6rem 0 0.2rem; font-size: 1.05rem; }
 .sources .sources-note { margin: 0 0 0.6rem; color: var(--body-text-color-subdued);
@@ -56,7 +57,7 @@ def build_app(assistant: Any) -> Any:
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            with gr.Tab("💬 대화", id="chat-tab"):
+            with gr.Tab("대화", id="chat-tab"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4):
                         chatbot = gr.Chatbot(
@@ -78,10 +79,10 @@ def build_app(assistant: Any) -> Any:
                             )
                             send = gr.Button("보내기", variant="primary", scale=1, elem_id="send")
                     with gr.Column(scale=1, min_width=220):
-                        new = gr.Button("🆕 새 대화", elem_id="new-chat")
-                        with gr.Accordion("⚙️ 검색 설정", open=True):
+                        new = gr.Button("새 대화", elem_id="new-chat")
+                        with gr.Accordion("검색 설정", open=True):
                             k = gr.Slider(
-                                1, 10, value=settings.top_k, step=1, label="가져올 구절 수 (top-k)"
+                                1, 10, value=settings.top_k, step=1, label="구절 수 (top-k)"
                             )
                             mode = gr.Radio(
                                 cb.MODE_CHOICES, value=settings.retrieval_mode, label="검색 방식"
@@ -95,7 +96,7 @@ def build_app(assistant: Any) -> Any:
                 sources = gr.HTML(elem_id="sources")
                 turns = gr.State([])
 
-            with gr.Tab("📁 문서", id="docs-tab"):
+            with gr.Tab("문서", id="docs-tab"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
                         files = gr.File(
@@ -160,6 +161,7 @@ def build_app(assistant: Any) -> Any:
 
         chatbot.example_select(example_text, None, [box]).then(respond, **chat_io)
         new.click(cb.new_chat, None, [box, chatbot, sources, turns])
+        chatbot.clear(cb.new_chat, None, [box, chatbot, sources, turns])
 
         # -- documents wiring --
         def refreshed() -> tuple[Any, Any]:

@@ -31,12 +31,12 @@ MODE_CHOICES = [
 DOCUMENT_HEADERS = ["제목", "파일", "형식", "구절 수", "추가 시각"]
 OUTCOME_HEADERS = ["파일", "결과", "구절 수", "사유"]
 STATUS_LABELS = {
-    "added": "✅ 추가됨",
-    "updated": "🔄 갱신됨",
-    "unchanged": "➖ 변경 없음",
-    "duplicate": "⚠️ 중복",
-    "failed": "❌ 실패",
-    "removed": "🗑️ 삭제됨",
+    "added": "추가됨",
+    "updated": "갱신됨",
+    "unchanged": "변경 없음",
+    "duplicate": "중복",
+    "failed": "실패",
+    "removed": "삭제됨",
 }
 # Questions a reader of the shipped corpus might ask, keyed by the file that answers them.
 CORPUS_QUESTIONS = {
@@ -211,9 +211,17 @@ class UploadResult:
     summary: str
 
 
+def _reason(outcome: FileOutcome) -> str:
+    """The failure reason without a leading file name (the row names the file already)."""
+    prefix = rf"^(?:{re.escape(outcome.doc_id)}|[0-9a-f]{{64}}(?:\.\w+)?):\s*"
+    return re.sub(prefix, "", outcome.reason)
+
+
 def outcome_rows(outcomes: Sequence[FileOutcome]) -> Rows:
     """One row per file: file, result, chunks, reason."""
-    return [[o.doc_id, STATUS_LABELS.get(o.status, o.status), o.chunks, o.reason] for o in outcomes]
+    return [
+        [o.doc_id, STATUS_LABELS.get(o.status, o.status), o.chunks, _reason(o)] for o in outcomes
+    ]
 
 
 def upload(
@@ -240,7 +248,7 @@ def upload(
     if progress is not None:
         progress((len(files), len(files)), desc="완료")
     tally = Counter(o.status for o in report.outcomes)
-    counts = [f"{STATUS_LABELS[s].split(' ', 1)[1]} {n}" for s, n in tally.items()]
+    counts = [f"{STATUS_LABELS.get(s, s)} {n}" for s, n in tally.items()]
     summary = (
         f"**{len(report.outcomes)}개 파일 처리** — {' · '.join(counts)} ({report.seconds:.1f}초)"
     )
@@ -276,7 +284,7 @@ def delete(assistant: Any, doc_id: str | None) -> str:
     except AssistantError as exc:
         raise _ui_error(str(exc)) from exc
     logger.info("deleted %s", d.doc_id)
-    return f"🗑️ **{html.escape(d.title)}** (`{d.doc_id}`)을(를) 삭제했습니다."
+    return f"**{html.escape(d.title)}** (`{d.doc_id}`)을(를) 삭제했습니다."
 
 
 __all__ = [

@@ -252,10 +252,11 @@ def test_upload_reports_each_file_and_keeps_the_good_ones(fake_assistant, tmp_pa
     )
 
     rows = {r[0]: r for r in result.outcomes}
-    assert rows["whale.txt"][1] == "✅ 추가됨"
+    assert rows["whale.txt"][1] == "추가됨"
     assert rows["whale.txt"][2] > 0
-    assert rows["broken.pdf"][1] == "❌ 실패"
+    assert rows["broken.pdf"][1] == "실패"
     assert rows["broken.pdf"][3]
+    assert not rows["broken.pdf"][3].startswith("broken.pdf")  # the row names the file
     assert "추가됨 1" in result.summary
     assert "실패 1" in result.summary
     assert calls[-1] == ((2, 2), "완료")
@@ -265,7 +266,7 @@ def test_upload_reports_each_file_and_keeps_the_good_ones(fake_assistant, tmp_pa
     assert all(p.stem != "whale" for p in stored)  # content-hash names, not upload names
 
     again = cb.upload(fake_assistant, [str(good)])
-    assert again.outcomes[0][1] == "➖ 변경 없음"
+    assert again.outcomes[0][1] == "변경 없음"
 
 
 def test_upload_without_files_asks_for_some(fake_assistant) -> None:
