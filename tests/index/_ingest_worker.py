@@ -1,9 +1,9 @@
 """A real ingest process for the kill test: writes to an index until it is killed.
 
-Run as ``python _ingest_worker.py DATA_DIR SEED``. It prints ``ready`` once the index is open,
-then, forever: adds new documents, replaces and deletes stored ones (through the ingestor's
-commit path, in small batches) and now and then rebuilds the whole index. A fake embedder
-and a whitespace tokenizer keep each start-up under a second.
+Run as ``python _ingest_worker.py DATA_DIR SEED [rebuild-first]``. It prints ``ready`` once the
+index is open, then, forever: adds new documents, replaces and deletes stored ones (through the
+ingestor's commit path, in small batches) and now and then rebuilds the whole index. A fake
+embedder and a whitespace tokenizer keep each start-up under a second.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def open_index(settings: Settings, embedder: Embedder, tokenizer: WordTokenizer)
     )
 
 
-def run(data_dir: Path, seed: int, embedder: Embedder) -> None:
+def run(data_dir: Path, seed: int, embedder: Embedder, *, rebuild_first: bool = False) -> None:
     """Write to the index until killed."""
     from index.rebuild import rebuild_index
 
@@ -101,7 +101,8 @@ def run(data_dir: Path, seed: int, embedder: Embedder) -> None:
     while True:
         stored = [d.doc_id for d in index.documents()]
         roll = rng.random()
-        if roll < 0.04 and stored:
+        if (roll < 0.04 or rebuild_first) and stored:
+            rebuild_first = False
             index.close()
             rebuild_index(settings, embedder=embedder, tokenizer=tokenizer, batch_chunks=16)
             index = open_index(settings, embedder, tokenizer)
@@ -125,12 +126,17 @@ def run(data_dir: Path, seed: int, embedder: Embedder) -> None:
 
 
 def main() -> None:
-    """Entry point: ``DATA_DIR SEED``."""
+    """Entry point: ``DATA_DIR SEED [rebuild-first]``."""
     here = Path(__file__).resolve().parent
     sys.path[:0] = [str(here.parents[1]), str(here.parent)]
     from conftest import FakeEmbedder  # tests/conftest.py
 
-    run(Path(sys.argv[1]), int(sys.argv[2]), FakeEmbedder())
+    run(
+        Path(sys.argv[1]),
+        int(sys.argv[2]),
+        FakeEmbedder(),
+        rebuild_first=sys.argv[3:] == ["rebuild-first"],
+    )
 
 
 if __name__ == "__main__":

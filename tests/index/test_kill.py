@@ -19,14 +19,22 @@ from index.store import Store
 
 WORKER_PATH = Path(__file__).with_name("_ingest_worker.py")
 ROOT = WORKER_PATH.parents[2]
-KILLS = int(os.environ.get("JARYO_KILL_ROUNDS", "20"))
+KILLS = int(os.environ.get("JARYO_KILL_ROUNDS", "18"))
 
 
-def _start_worker(data_dir: Path, seed: int, log: Path) -> subprocess.Popen[str]:
+def _start_worker(
+    data_dir: Path, seed: int, log: Path, *, rebuild_first: bool
+) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     with open(log, "a", encoding="utf-8") as err:
         return subprocess.Popen(
-            [sys.executable, str(WORKER_PATH), str(data_dir), str(seed)],
+            [
+                sys.executable,
+                str(WORKER_PATH),
+                str(data_dir),
+                str(seed),
+                *(["rebuild-first"] if rebuild_first else []),
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -65,7 +73,8 @@ def test_killed_ingest_leaves_a_sound_index(tmp_path: Path, fake_embedder, inges
     seen: Counter[str] = Counter()
     sizes = []
     for round_ in range(KILLS):
-        proc = _start_worker(data, round_, tmp_path / "worker.log")
+        # every fourth run starts with a rebuild, so that some kills land inside one
+        proc = _start_worker(data, round_, tmp_path / "worker.log", rebuild_first=round_ % 4 == 3)
         assert proc.stdout is not None
         line = proc.stdout.readline()  # blocks until the index is open
         assert line.strip() == "ready", (tmp_path / "worker.log").read_text()
@@ -76,7 +85,7 @@ def test_killed_ingest_leaves_a_sound_index(tmp_path: Path, fake_embedder, inges
 
         index_dir = settings.index_dir
         if index_dir.with_name("index.new").exists():
-            seen["killed during a rebuild"] += 1
+            seen["half-built rebuild folder present"] += 1
         if not index_dir.exists():
             seen["killed between the swap's renames"] += 1
         store = index_dir / "store.sqlite3"
