@@ -234,7 +234,7 @@ class Ingestor:
                 if not chunks:
                     raise IngestError(f"{doc.doc_id}: no text to index")
             except IngestError as exc:
-                logger.warning("%s", exc)
+                logger.info("failed: %s", exc)  # reported in the summary, not twice
                 report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=str(exc)))
                 continue
             seen_hashes[doc.content_hash] = doc.doc_id
