@@ -20,10 +20,12 @@ class VectorIndex:
     def __init__(self, dim: int, *, approximate: bool = False, hnsw_m: int = 32) -> None:
         self.dim = dim
         self.approximate = approximate
+        inner: faiss.Index
         if approximate:
-            inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = 80
-            inner.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 80
+            hnsw.hnsw.efSearch = 128
+            inner = hnsw
         else:
             inner = faiss.IndexFlatIP(dim)
         self._index = faiss.IndexIDMap2(inner)
@@ -41,7 +43,7 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> None:
         """Remove the vectors of ``ids`` (exact index only; HNSW is rebuilt instead)."""
         if len(ids):
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def ids(self) -> np.ndarray:
         """Every chunk id held."""
