@@ -261,9 +261,10 @@ class Index:
             if not chunks:
                 raise IndexError_(f"{doc.doc_id}: a document needs at least one chunk")
             for ch in chunks:
-                if ch.vector is None or np.shape(ch.vector) != (dim,):
+                shape = None if ch.vector is None else ch.vector.shape
+                if shape != (dim,):
                     raise IndexError_(
-                        f"{doc.doc_id}: chunk vector of shape {np.shape(ch.vector)}, the index "
+                        f"{doc.doc_id}: chunk vector of shape {shape}, the index "
                         f"holds dimension {dim}"
                     )
         with self._lock:
@@ -284,7 +285,9 @@ class Index:
                 else:
                     if applied.removed:
                         vectors.remove(np.asarray(applied.removed, dtype=np.int64))
-                    new_vecs = [c.vector for _, chunks in put for c in chunks]
+                    new_vecs = [
+                        c.vector for _, chunks in put for c in chunks if c.vector is not None
+                    ]
                     if new_vecs:
                         vectors.add(np.asarray(applied.added, dtype=np.int64), np.stack(new_vecs))
                     self._save_vectors(vectors)
