@@ -48,5 +48,8 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> 
     embedder = embedder or load_embedder(settings)
     index = open_index(settings, embedder)
     return Assistant(
-        settings, embedder=embedder, index=index, answerers=build_answerers(settings, embedder, index)
+        settings,
+        embedder=embedder,
+        index=index,
+        answerers=build_answerers(settings, embedder, index),
     )

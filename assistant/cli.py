@@ -225,10 +225,15 @@ def eval_cmd(
                 raise click.UsageError("--data needs --docs DIR (or --use-index)")
             report = assistant.ingest([docs], sync=True)
             logger.info("ingested %d documents in %.1f s", len(report.outcomes), report.seconds)
-        results: dict[str, Any] = {"retrieval": [], "documents": len(assistant.documents()),
-                                   "chunks": len(assistant.index)}
-        click.echo(f"{'mode':<8} {'n':>5} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} "
-                   f"{'MRR@10':>6} {'p50 ms':>7} {'p95 ms':>7}")
+        results: dict[str, Any] = {
+            "retrieval": [],
+            "documents": len(assistant.documents()),
+            "chunks": len(assistant.index),
+        }
+        click.echo(
+            f"{'mode':<8} {'n':>5} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} "
+            f"{'MRR@10':>6} {'p50 ms':>7} {'p95 ms':>7}"
+        )
         for mode in [m.strip() for m in modes.split(",") if m.strip()]:
             if mode not in ("hybrid", "dense", "bm25"):
                 raise click.UsageError(f"unknown mode {mode!r}")

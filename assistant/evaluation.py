@@ -107,9 +107,10 @@ class RelevanceRule:
         if self.item.source is not None and chunk_source != self.item.source:
             return False
         text = normalize(chunk_text)
-        if self.evidence is not None:
-            if self.span == 0 or not (self.ev_grams & _grams(text, self.span)):
-                return False
+        if self.evidence is not None and (
+            self.span == 0 or not (self.ev_grams & _grams(text, self.span))
+        ):
+            return False
         return not (self.check_answers and not any(a in text for a in self.answers))
 
 
@@ -174,8 +175,11 @@ def evaluate_retrieval(assistant: Any, items: list[EvalItem], mode: str) -> Retr
         t0 = time.perf_counter()
         hits = assistant.search(item.question, k=10, mode=mode)
         seconds = time.perf_counter() - t0
-        metrics.add(first_relevant_rank((h.chunk for h in hits), RelevanceRule(item)), seconds,
-                    item.question)
+        metrics.add(
+            first_relevant_rank((h.chunk for h in hits), RelevanceRule(item)),
+            seconds,
+            item.question,
+        )
     return metrics
 
 

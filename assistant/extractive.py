@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-
 
 from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
 from index.embedder import Embedder
@@ -14,6 +13,7 @@ from index.morph import MorphTokenizer
 from ingest.records import Hit
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ScoredSentence:
@@ -24,6 +24,7 @@ class ScoredSentence:
     end: int
     text: str
     score: float
+
 
 class ExtractiveAnswerer:
     """Scores sentences by embedding similarity, morpheme overlap and passage rank."""
@@ -36,9 +37,10 @@ class ExtractiveAnswerer:
         tokenizer: MorphTokenizer,
         *,
         max_sentences: int = 3,
-        threshold: float = 0.80,
+        threshold: float = 0.60,
         semantic_weight: float = 0.7,
-        rank_decay: float = 0.02,
+        rank_decay: float = 0.0,
+        margin: float = 0.08,
         max_passages: int = 5,
     ) -> None:
         self.embedder = embedder
@@ -47,10 +49,17 @@ class ExtractiveAnswerer:
         self.threshold = threshold
         self.semantic_weight = semantic_weight
         self.rank_decay = rank_decay
+        self.margin = margin
         self.max_passages = max_passages
 
     def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
-        """Every sentence of the top passages, best first."""
+        """Every sentence of the top passages, best first.
+
+        score = semantic_weight x cosine(question, sentence)
+              + (1 - semantic_weight) x IDF-weighted share of the question's morphemes found in
+                the sentence (IDF over the candidate sentences, so rare words count most)
+              - rank_decay x passage rank
+        """
         cands: list[tuple[int, int, int, str]] = []
         for h, hit in enumerate(hits[: self.max_passages]):
             text = hit.chunk.text
@@ -66,11 +75,17 @@ class ExtractiveAnswerer:
         s_vecs = self.embedder.embed([c[3] for c in cands], kind="passage")
         cos = s_vecs @ q_vec
         q_toks = set(self.tokenizer.tokenize(question))
+        s_toks = [set(self.tokenizer.tokenize(c[3])) for c in cands]
+        df: dict[str, int] = {}
+        for toks in s_toks:
+            for t in toks & q_toks:
+                df[t] = df.get(t, 0) + 1
+        n = len(cands)
+        idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_toks}
+        total = sum(idf.values()) or 1.0
         out = []
-        for (h, s, e, sent), c in zip(cands, cos):
-            overlap = 0.0
-            if q_toks:
-                overlap = len(q_toks & set(self.tokenizer.tokenize(sent))) / len(q_toks)
+        for (h, s, e, sent), c, toks in zip(cands, cos, s_toks, strict=True):
+            overlap = sum(idf[t] for t in q_toks & toks) / total
             score = (
                 self.semantic_weight * float(c)
                 + (1 - self.semantic_weight) * overlap
@@ -80,19 +95,35 @@ class ExtractiveAnswerer:
         out.sort(key=lambda x: -x.score)
         return out
 
+    def missing_anchors(self, question: str, hits: list[Hit]) -> list[str]:
+        """Names, foreign words and numbers of the question that no retrieved passage contains.
+
+        Such words cannot be paraphrased away, so when one is absent the documents do not
+        hold the answer ("애플의 2023년 매출" over a corpus that never mentions 2023).
+        """
+        text = " ".join(f"{h.chunk.title} {h.chunk.text}" for h in hits).lower()
+        compact = text.replace(" ", "")
+        return [a for a in self.tokenizer.anchors(question) if a not in text and a not in compact]
+
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         """Compose an answer of up to ``max_sentences`` cited sentences."""
         scored = self.score_sentences(question, hits)
-        if not scored or scored[0].score < self.threshold:
+        missing = self.missing_anchors(question, hits[: self.max_passages])
+        if not scored or scored[0].score < self.threshold or missing:
             best = scored[0].score if scored else float("nan")
-            logger.info("best sentence score %.3f below threshold %.3f", best, self.threshold)
+            logger.info(
+                "not found: best sentence score %.3f (threshold %.3f), missing %s",
+                best,
+                self.threshold,
+                missing,
+            )
             sources = [Source(n + 1, h) for n, h in enumerate(hits[:3])]
             return Answer(f"{NOT_FOUND} {NOT_FOUND_HINT}", sources, found=False, question=question)
         picked = [scored[0]]
         for s in scored[1:]:
             if len(picked) >= self.max_sentences:
                 break
-            if s.score >= scored[0].score - 0.08 and s.text not in {p.text for p in picked}:
+            if s.score >= scored[0].score - self.margin and s.text not in {p.text for p in picked}:
                 picked.append(s)
         # number sources in order of first use; keep all used hits
         order: list[int] = []
@@ -117,6 +148,7 @@ class ExtractiveAnswerer:
         yield answer.text
         yield answer
 
+
 def _lines(text: str) -> Iterator[tuple[int, str]]:
     pos = 0
     for line in text.split("\n"):
@@ -124,5 +156,5 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
             yield pos, line
         pos += len(line) + 1
 
-__all__ = ["ExtractiveAnswerer", "ScoredSentence"]
 
+__all__ = ["ExtractiveAnswerer", "ScoredSentence"]

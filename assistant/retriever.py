@@ -39,8 +39,14 @@ def document_to_hit(doc: LCDocument) -> Hit:
     """Back from a LangChain document to our plain record."""
     m = doc.metadata
     chunk = Chunk(
-        m["chunk_id"], m["doc_id"], m["ordinal"], doc.page_content, m["start"], m["end"],
-        m["title"], m["source"],
+        m["chunk_id"],
+        m["doc_id"],
+        m["ordinal"],
+        doc.page_content,
+        m["start"],
+        m["end"],
+        m["title"],
+        m["source"],
     )
     return Hit(chunk, m["score"], m.get("dense_score"), m.get("keyword_score"))
 
@@ -81,7 +87,11 @@ class HybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
         hits = search(
-            self.index, self.embedder, query, k=self.k, mode=self.mode,
+            self.index,
+            self.embedder,
+            query,
+            k=self.k,
+            mode=self.mode,
             dense_weight=self.dense_weight,
         )
         return [hit_to_document(h) for h in hits]

@@ -67,7 +67,9 @@ class Assistant:
             standalone.append(expand_followup(q, standalone, self.index.tokenizer))
         return expand_followup(question, standalone, self.index.tokenizer)
 
-    def retriever(self, *, k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:
+    def retriever(
+        self, *, k: int | None = None, mode: RetrievalMode | None = None
+    ) -> HybridRetriever:
         """A LangChain retriever with these settings."""
         return HybridRetriever(
             index=self.index,
@@ -86,8 +88,12 @@ class Assistant:
         condense = RunnableLambda(
             lambda x: self.condense(x["question"], x.get("history") or [], backend)
         )
-        hits = RunnableLambda(lambda x: [document_to_hit(d) for d in retriever.invoke(x["standalone"])])
-        return RunnablePassthrough.assign(standalone=condense) | RunnablePassthrough.assign(hits=hits)
+        hits = RunnableLambda(
+            lambda x: [document_to_hit(d) for d in retriever.invoke(x["standalone"])]
+        )
+        return RunnablePassthrough.assign(standalone=condense) | RunnablePassthrough.assign(
+            hits=hits
+        )
 
     def chain(
         self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
@@ -95,8 +101,10 @@ class Assistant:
         """LCEL: condense → retrieve → answer → validate citations."""
         name = self._backend(backend)
         answer = RunnableLambda(lambda x: self._answer(name, x["standalone"], x["hits"]))
-        return self.retrieval_chain(k=k, mode=mode, backend=name) | answer | RunnableLambda(
-            validate_citations
+        return (
+            self.retrieval_chain(k=k, mode=mode, backend=name)
+            | answer
+            | RunnableLambda(validate_citations)
         )
 
     def ask(

@@ -339,21 +339,30 @@ class Index:
                     k_ids, k_scores = keywords.ids[top], all_kw[top]
             t2 = time.perf_counter()
             if mode == "dense":
-                ranked = [(int(i), float(s), float(s), None) for i, s in zip(d_ids, d_scores)]
+                ranked = [
+                    (int(i), float(s), float(s), None) for i, s in zip(d_ids, d_scores, strict=True)
+                ]
             elif mode == "bm25":
-                ranked = [(int(i), float(s), None, float(s)) for i, s in zip(k_ids, k_scores)]
+                ranked = [
+                    (int(i), float(s), None, float(s)) for i, s in zip(k_ids, k_scores, strict=True)
+                ]
             else:
                 ranked = self._fuse(
-                    query_vector, d_ids, d_scores, k_ids, k_scores, all_kw, keywords,
-                    vectors, dense_weight,
+                    query_vector,
+                    d_ids,
+                    d_scores,
+                    k_ids,
+                    k_scores,
+                    all_kw,
+                    keywords,
+                    vectors,
+                    dense_weight,
                 )
             ranked = ranked[:k]
             chunks = self.store.chunks(i for i, *_ in ranked)
             t3 = time.perf_counter()
             self.last_timings = SearchTimings(0.0, t1 - t0, t2 - t1, t3 - t2)
-        return [
-            Hit(chunks[i], score, dense, kw) for i, score, dense, kw in ranked if i in chunks
-        ]
+        return [Hit(chunks[i], score, dense, kw) for i, score, dense, kw in ranked if i in chunks]
 
     @staticmethod
     def _fuse(
@@ -386,9 +395,7 @@ class Index:
             zk = kw
         fused = dense_weight * zd + (1.0 - dense_weight) * zk
         order = np.argsort(-fused)
-        return [
-            (int(cand[i]), float(fused[i]), float(dense[i]), float(kw[i])) for i in order
-        ]
+        return [(int(cand[i]), float(fused[i]), float(dense[i]), float(kw[i])) for i in order]
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -450,4 +457,3 @@ class Index:
     def close(self) -> None:
         """Close the store (idempotent)."""
         self.store.close()
-

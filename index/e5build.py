@@ -46,7 +46,9 @@ class E5Header:
 def _package_file(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise ModelError(f"Python package {package!r} is not installed; run the set-up (make install)")
+        raise ModelError(
+            f"Python package {package!r} is not installed; run the set-up (make install)"
+        )
     path = Path(spec.origin).parent.joinpath(*parts)
     if not path.is_file():
         raise ModelError(f"{path} is missing from package {package!r}")

@@ -64,3 +64,20 @@ class MorphTokenizer:
         if proper:
             return list(dict.fromkeys(proper))
         return list(dict.fromkeys(t.form for t in tokens if t.tag in {"NNG", "SL"}))
+
+    def anchors(self, text: str) -> list[str]:
+        """Proper nouns, foreign words and numbers of ``text`` (lower-cased), Latin/number runs
+        joined (``H20``)."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(text)
+        out: list[str] = []
+        prev_end = -1
+        for t in tokens:
+            if t.tag in ("NNP", "SL", "SN"):
+                form = t.form.lower()
+                if out and t.start == prev_end and t.tag in JOIN_TAGS and out[-1][-1:].isalnum():
+                    out[-1] += form
+                else:
+                    out.append(form)
+                prev_end = t.start + t.len
+        return list(dict.fromkeys(out))

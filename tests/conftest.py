@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from pathlib import Path
 
@@ -32,8 +33,10 @@ class FakeEmbedder:
         self.calls.append(len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            for a, b in zip(text, text[1:]):
-                h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+            for a, b in itertools.pairwise(text):
+                h = int.from_bytes(
+                    hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little"
+                )
                 out[row, h % self.dim] += 1.0
             out[row, 0] += 1e-3  # never the zero vector
         out /= np.linalg.norm(out, axis=1, keepdims=True)
