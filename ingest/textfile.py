@@ -37,7 +37,7 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text, encoding = _strict(data, "utf-16", name), "utf-16"
     elif b"\x00" in data:
-        raise IngestError(f"{name}: not a text file (it contains NUL bytes; binary data?)")
+        text, encoding = _utf16_without_bom(data, name)
     else:
         text, encoding = _guess(data, name)
     _check_is_text(text, name)
@@ -51,12 +51,37 @@ def _strict(data: bytes, encoding: str, name: str) -> str:
         raise IngestError(f"{name}: not valid {encoding.upper()} text ({exc.reason})") from exc
 
 
-def _guess(data: bytes, name: str) -> tuple[str, str]:
-    for encoding in ("utf-8", "cp949"):  # cp949 is a superset of EUC-KR
+def _utf16_without_bom(data: bytes, name: str) -> tuple[str, str]:
+    """UTF-16 text saved without a BOM puts nearly all its NUL bytes on odd (LE) or even (BE)
+    offsets, and decodes to printable text; anything else with NUL bytes is binary data."""
+    odd = sum(1 for i in range(1, len(data), 2) if data[i] == 0)
+    even = data.count(0) - odd
+    if len(data) % 2 == 0 and max(odd, even) >= 0.9 * (odd + even):
+        encoding = "utf-16-le" if odd > even else "utf-16-be"
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
-            continue
+            pass
+        else:
+            if len(_CONTROL.findall(text)) <= _MAX_CONTROL_RATIO * len(text):
+                return text, encoding
+    raise IngestError(f"{name}: not a text file (it contains NUL bytes; binary data?)")
+
+
+def _guess(data: bytes, name: str) -> tuple[str, str]:
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp949")  # cp949 is a superset of EUC-KR
+    except UnicodeDecodeError:
+        pass
+    else:
+        # Western single-byte text can decode as CP949 too, into Hangul nobody wrote
+        wide = [c for c in text if ord(c) > 0x7F]
+        if sum(1 for c in wide if "\uac00" <= c <= "\ud7a3") >= 0.5 * len(wide):
+            return text, "cp949"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -140,7 +165,10 @@ def load_html(name: str, data: bytes) -> Loaded:
     """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
     from bs4 import BeautifulSoup
 
-    text, encoding = decode_text(data, name)
+    declared = _declared_html(data)
+    if declared is not None:
+        _check_is_text(declared[0], name)
+    text, encoding = declared or decode_text(data, name)
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as exc:  # parser failures on hostile input become one readable error
@@ -168,6 +196,26 @@ def load_html(name: str, data: bytes) -> Loaded:
         tag.insert_before("\n")
         tag.insert_after("\n")
     return Loaded(root.get_text(), "html", title=title, meta=meta)
+
+
+_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+
+
+def _declared_html(data: bytes) -> tuple[str, str] | None:
+    """Decode with the charset the page declares, if it declares one that fits its bytes."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None  # a BOM outranks a declaration
+    match = _CHARSET.search(data[:4096])
+    if match is None:
+        return None
+    declared = match[1].decode("ascii").lower()
+    declared = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}.get(
+        declared, declared
+    )
+    try:
+        return data.decode(declared), declared
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def _single(items: list[Any]) -> Any:

@@ -70,3 +70,22 @@ def test_the_encodings_are_detected(build):
 def test_binary_junk_is_not_text(data, reason):
     with pytest.raises(IngestError, match=rf"^junk\.txt: .*{reason}"):
         decode_text(data, "junk.txt")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_detected(build, codec):
+    text, encoding = decode_text(build.article.encode(codec), "x.txt")
+    assert (text, encoding) == (build.article, codec)
+
+
+def test_western_single_byte_text_is_not_read_as_cp949():
+    text, encoding = decode_text("Le café était très étrange à Noël.".encode("latin-1"), "fr.txt")
+    assert encoding != "cp949"
+    assert text.startswith("Le café était")  # a short sample: the code page is a guess
+
+
+def test_html_declared_charset_wins():
+    page = '<html><head><meta charset="windows-1252"></head><body><p>Café crème</p></body></html>'
+    d = document_from_bytes(Path("p.html"), "p.html", page.encode("cp1252"))
+    assert d.text == "Café crème"
+    assert d.meta["encoding"] == "windows-1252"
