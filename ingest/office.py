@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,11 @@ def load_pdf(name: str, data: bytes) -> Loaded:
         raise IngestError(f"{name}: PDF has no pages")
     if not any(p.strip() for p in pages):
         raise IngestError(f"{name}: PDF has {OCR_HINT}")
+    if _undecodable_share("".join(pages)) > 0.3:
+        raise IngestError(
+            f"{name}: PDF text layer cannot be decoded (its fonts have no Unicode map) — "
+            "run OCR first"
+        )
     meta: dict[str, Any] = {"pages": len(pages)}
     title = None
     if info is not None:
@@ -78,6 +84,13 @@ def load_pdf(name: str, data: bytes) -> Loaded:
             meta["created"] = created
     text = "\n".join(unwrap_lines(p) for p in pages)
     return Loaded(text, "pdf", title=title, meta=meta)
+
+
+def _undecodable_share(text: str) -> float:
+    """Share of characters a reader cannot use: private-use, control or replacement."""
+    chars = [c for c in text if not c.isspace()]
+    bad = sum(1 for c in chars if unicodedata.category(c) in ("Co", "Cc") or c == "\ufffd")
+    return bad / len(chars) if chars else 0.0
 
 
 def unwrap_lines(text: str) -> str:

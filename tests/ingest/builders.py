@@ -20,11 +20,13 @@ def make_pdf(
     *,
     title: str | None = None,
     password: str | None = None,
+    private_use: bool = False,
 ) -> bytes:
     """A one-page PDF whose text layer holds ``lines`` (none: a page with no text, as scanned).
 
     The font is a Type0 font without glyphs whose ToUnicode map sends each code to itself, so
-    the text layer is real Unicode (Korean included) without embedding a font file.
+    the text layer is real Unicode (Korean included) without embedding a font file. With
+    ``private_use`` the map sends codes to private-use characters, as broken PDFs do.
     """
     from pypdf import PdfWriter
     from pypdf.generic import (
@@ -51,7 +53,10 @@ def make_pdf(
         for i in range(0, len(chars), 100):
             block = chars[i : i + 100]
             cmap.append(f"{len(block)} beginbfchar")
-            cmap += [f"<{ord(c):04X}> <{ord(c):04X}>" for c in block]
+            cmap += [
+                f"<{ord(c):04X}> <{0xE000 + i + n if private_use else ord(c):04X}>"
+                for n, c in enumerate(block)
+            ]
             cmap.append("endbfchar")
         cmap += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
         to_unicode = DecodedStreamObject()

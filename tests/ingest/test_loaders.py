@@ -110,6 +110,12 @@ def test_pdf_with_empty_user_password_opens(build):
     assert d.text == "편집만 잠긴 문서이다."
 
 
+def test_pdf_whose_fonts_lack_a_unicode_map(build):
+    data = build.pdf(["글꼴에 유니코드 표가 없는 문서이다."], private_use=True)
+    with pytest.raises(IngestError, match=r"^broken\.pdf: PDF text layer cannot be decoded"):
+        doc("broken.pdf", data)
+
+
 def test_unwrap_lines_keeps_sentence_ends_and_hyphenation():
     assert unwrap_lines("inter-\nnational law.\n다음 줄.") == "international law.\n다음 줄."
     assert unwrap_lines("제목 없음\n\n본문.") == "제목 없음\n\n본문."
