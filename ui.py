@@ -126,11 +126,13 @@ def build_app(assistant: Any) -> Any:
                     elem_id="documents",
                     column_widths=["40%", "28%", "8%", "8%", "16%"],
                 )
+                gr.Markdown("**문서 삭제** — 표에서 행을 누르거나 목록에서 고른 뒤 삭제하세요.")
                 with gr.Row(equal_height=True):
                     pick = gr.Dropdown(
                         cb.document_choices(assistant),
                         value=None,
-                        label="삭제할 문서",
+                        show_label=False,
+                        container=False,
                         scale=4,
                         elem_id="doc-pick",
                     )
