@@ -213,6 +213,14 @@ class Ingestor:
         pending_outcomes: list[FileOutcome] = []
         seen_hashes: dict[str, str] = {}
         n_pending = 0
+        # a progress callback may also count embedded chunks (the terminal bar does)
+        count_chunks: Callable[[int], None] | None = getattr(progress, "chunks", None)
+
+        def commit() -> None:
+            self._commit(pending, pending_outcomes, report)
+            if count_chunks is not None:
+                count_chunks(sum(o.chunks for o in report.outcomes))
+
         for n, src in enumerate(sources):
             if progress:
                 progress(n, len(sources), src.doc_id)
@@ -243,9 +251,9 @@ class Ingestor:
             pending_outcomes.append(FileOutcome(doc.doc_id, status, len(chunks)))
             n_pending += len(chunks)
             if n_pending >= self.batch_chunks:
-                self._commit(pending, pending_outcomes, report)
+                commit()
                 pending, pending_outcomes, n_pending = [], [], 0
-        self._commit(pending, pending_outcomes, report)
+        commit()
         if sync_root_ids is not None:
             gone = [d.doc_id for d in self.index.documents() if d.doc_id not in sync_root_ids]
             if gone:

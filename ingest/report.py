@@ -15,26 +15,43 @@ STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
 _DETAILS = (("failed", "Failed"), ("duplicate", "Duplicates"), ("removed", "Removed"))
 
 
+class _Bar:
+    """A tqdm bar over files whose postfix counts the chunks embedded so far."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="file", file=sys.stderr)
+        self.embedded = 0
+        self.name = ""
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.name = name
+        self._postfix()
+
+    def chunks(self, embedded: int) -> None:
+        """Called by the ingestor after each batch of chunks is embedded and stored."""
+        self.embedded = embedded
+        self._postfix()
+
+    def _postfix(self) -> None:
+        self.bar.set_postfix_str(f"{self.embedded} chunks {self.name[-40:]}".rstrip())
+        self.bar.refresh()
+
+
 @contextmanager
 def progress_bar(*, enabled: bool = True) -> Iterator[Progress | None]:
-    """A tqdm bar over files when stderr is a terminal; otherwise nothing."""
+    """A bar over files and chunks when stderr is a terminal; otherwise nothing."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, unit="file", file=sys.stderr)
-
-    def update(done: int, total: int, name: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(name[-40:])
-        bar.refresh()
-
+    bar = _Bar()
     try:
-        yield update
+        yield bar
     finally:
-        bar.close()
+        bar.bar.close()
 
 
 def report_json(report: IngestReport) -> dict[str, Any]:

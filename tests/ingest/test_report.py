@@ -69,3 +69,29 @@ def test_collect_sources_lists_visible_files_and_broken_links(tmp_path: Path):
     os.symlink(root / "missing.txt", root / "dangling.txt")
     ids = [s.doc_id for s in collect_sources([root, tmp_path / "single file.md"])]
     assert ids == ["a.txt", "dangling.txt", "notes.xlsx", "sub dir/보고서 1.pdf", "single file.md"]
+
+
+def test_progress_reports_files_and_embedded_chunks(fake_assistant, tmp_path: Path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.txt").write_text(f"{n}번 문서의 첫 문장이다. 둘째 문장이다.")
+    calls: list[tuple[int, int, str]] = []
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.embedded: list[int] = []
+
+        def __call__(self, done: int, total: int, name: str) -> None:
+            calls.append((done, total, name))
+
+        def chunks(self, embedded: int) -> None:
+            self.embedded.append(embedded)
+
+    recorder = Recorder()
+    report = fake_assistant.ingest([folder], progress=recorder)
+    assert calls == [(0, 3, "0.txt"), (1, 3, "1.txt"), (2, 3, "2.txt"), (3, 3, "")]
+    assert recorder.embedded[-1] == sum(o.chunks for o in report.outcomes) >= 3
+    plain: list[int] = []
+    fake_assistant.ingest([folder], progress=lambda d, t, n: plain.append(d))  # no chunks()
+    assert plain == [0, 1, 2, 3]
