@@ -31,6 +31,9 @@ CSS = """
 .source-card summary { cursor: pointer; padding: 0.55rem 0.8rem; display: flex; flex-wrap: wrap;
   align-items: baseline; gap: 0.5rem; list-style: none; }
 .source-card summary::-webkit-details-marker { display: none; }
+.source-card summary::after { content: "펼치기 ▾"; margin-left: auto; font-size: 0.78rem;
+  color: var(--body-text-color-subdued); }
+.source-card[open] summary::after { content: "접기 ▴"; }
 .source-num { display: inline-flex; align-items: center; justify-content: center; min-width: 1.5rem;
   height: 1.5rem; border-radius: 999px; background: var(--color-accent); color: white;
   font-size: 0.8rem; font-weight: 700; }
@@ -104,7 +107,6 @@ def build_app(assistant: Any) -> Any:
                             file_count="multiple",
                             file_types=cb.UPLOAD_TYPES,
                             elem_id="upload",
-                            height=150,
                         )
                         add = gr.Button("색인에 추가", variant="primary", elem_id="add-docs")
                     with gr.Column(scale=3):

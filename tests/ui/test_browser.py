@@ -185,6 +185,14 @@ def test_seed_question_is_cited_with_highlighted_evidence(page, tmp_path: Path) 
     assert page.context.pages == [page], "a citation opens no new tab"
     shot(page, tmp_path, "1b-answer-with-sources")
 
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
+    warm = ask(page, QUESTION)
+    print(
+        f"same question again (warm): time to first token {warm['first_token']:.2f} s, "
+        f"total {warm['total']:.2f} s"
+    )
+
 
 def test_example_question_is_asked_on_click(page) -> None:
     page.locator("#chat").get_by_text(QUESTION).first.click()
