@@ -85,25 +85,30 @@ class Assistant:
         """LCEL: {question, history} → condensed question → retrieved hits."""
         backend = self._backend(backend)
         retriever = self.retriever(k=k, mode=mode)
-        condense = RunnableLambda(
-            lambda x: self.condense(x["question"], x.get("history") or [], backend)
-        )
-        hits = RunnableLambda(
-            lambda x: [document_to_hit(d) for d in retriever.invoke(x["standalone"])]
-        )
-        return RunnablePassthrough.assign(standalone=condense) | RunnablePassthrough.assign(
-            hits=hits
-        )
+        name = backend
+
+        def condense(x: dict[str, Any]) -> str:
+            return self.condense(x["question"], x.get("history") or [], name)
+
+        def hits(x: dict[str, Any]) -> list[Hit]:
+            return [document_to_hit(d) for d in retriever.invoke(x["standalone"])]
+
+        return RunnablePassthrough.assign(
+            standalone=RunnableLambda(condense)
+        ) | RunnablePassthrough.assign(hits=RunnableLambda(hits))
 
     def chain(
         self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
     ) -> Runnable[dict[str, Any], Answer]:
         """LCEL: condense → retrieve → answer → validate citations."""
         name = self._backend(backend)
-        answer = RunnableLambda(lambda x: self._answer(name, x["standalone"], x["hits"]))
+
+        def answer(x: dict[str, Any]) -> Answer:
+            return self._answer(name, x["standalone"], x["hits"])
+
         return (
             self.retrieval_chain(k=k, mode=mode, backend=name)
-            | answer
+            | RunnableLambda(answer)
             | RunnableLambda(validate_citations)
         )
 

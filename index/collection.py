@@ -338,6 +338,7 @@ class Index:
                     top = top[all_kw[top] > 0]
                     k_ids, k_scores = keywords.ids[top], all_kw[top]
             t2 = time.perf_counter()
+            ranked: list[tuple[int, float, float | None, float | None]]
             if mode == "dense":
                 ranked = [
                     (int(i), float(s), float(s), None) for i, s in zip(d_ids, d_scores, strict=True)

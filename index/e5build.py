@@ -156,8 +156,12 @@ def _bert_state_dict(header: E5Header, t: dict[str, np.ndarray]) -> dict[str, np
 def build_e5_model(target: Path) -> Path:
     """Build the sentence-transformers folder at ``target`` (atomically) and return it."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
+    from transformers import (  # type: ignore[attr-defined]
+        BertConfig,
+        BertModel,
+        XLMRobertaTokenizerFast,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
