@@ -54,7 +54,7 @@ def build_app(assistant: Any) -> Any:
     settings = assistant.settings
     backends = list(assistant.answerers)
 
-    def examples() -> list[dict[str, str]]:
+    def examples() -> list[Any]:  # gradio's ExampleMessage dicts
         return [{"text": q} for q in cb.example_questions(assistant)]
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
@@ -149,10 +149,10 @@ def build_app(assistant: Any) -> Any:
                 delete_status = gr.Markdown(elem_id="delete-status")
 
         # -- chat wiring --
-        chat_io = dict(
-            inputs=[box, chatbot, turns, k, mode, backend],
-            outputs=[box, chatbot, sources, turns],
-        )
+        chat_io: dict[str, Any] = {
+            "inputs": [box, chatbot, turns, k, mode, backend],
+            "outputs": [box, chatbot, sources, turns],
+        }
 
         def respond(q, chat, history, top_k, how, engine):
             yield from cb.respond(assistant, q, chat, history, top_k, how, engine)
