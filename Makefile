@@ -20,11 +20,12 @@ $(VENV)/.stamp-install: pyproject.toml
 
 install: $(VENV)/.stamp-install
 
-# Debian's Chromium for the browser tests (CI machines start without it).
+# Debian's Chromium and a Korean font for the browser tests (CI machines start without them).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi nanum; } || { \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq chromium fonts-nanum >/dev/null; }
 
 model: install
 	$(PY) -m assistant.cli --data-dir $(DATA) build-model

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
 from index.embedder import Embedder
@@ -50,6 +53,9 @@ class ExtractiveAnswerer:
         self.semantic_weight = semantic_weight
         self.rank_decay = rank_decay
         self.margin = margin
+        self.cache_size = 20_000
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
         self.max_passages = max_passages
 
     def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
@@ -72,7 +78,7 @@ class ExtractiveAnswerer:
         if not cands:
             return []
         q_vec = self.embedder.embed([question], kind="query")[0]
-        s_vecs = self.embedder.embed([c[3] for c in cands], kind="passage")
+        s_vecs = self._sentence_vectors([c[3] for c in cands])
         cos = s_vecs @ q_vec
         q_toks = set(self.tokenizer.tokenize(question))
         s_toks = [set(self.tokenizer.tokenize(c[3])) for c in cands]
@@ -94,6 +100,20 @@ class ExtractiveAnswerer:
             out.append(ScoredSentence(h, s, e, sent, score))
         out.sort(key=lambda x: -x.score)
         return out
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embed sentences, reusing vectors of sentences seen in recent questions."""
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        todo = [t for t in dict.fromkeys(texts) if t not in found]
+        if todo:
+            fresh = dict(zip(todo, self.embedder.embed(todo, kind="passage"), strict=True))
+            found.update(fresh)
+            with self._cache_lock:
+                if len(self._cache) + len(fresh) > self.cache_size:
+                    self._cache.clear()
+                self._cache.update(fresh)
+        return np.stack([found[t] for t in texts])
 
     def missing_anchors(self, question: str, hits: list[Hit]) -> list[str]:
         """Names, foreign words and numbers of the question that no retrieved passage contains.

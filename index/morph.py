@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from functools import cached_property
+from functools import cache
 
 # Content-bearing part-of-speech tags kept for BM25: nouns, numerals, foreign words, Chinese
 # characters, verb/adjective stems, roots. Particles and endings are dropped.
@@ -13,17 +13,26 @@ KEEP_TAGS = frozenset(
 JOIN_TAGS = frozenset({"SL", "SN"})
 
 
+_KIWI_LOCK = threading.Lock()
+
+
+@cache
+def _shared_kiwi():  # type: ignore[no-untyped-def]
+    """One Kiwi per process (loading its model takes seconds); created on first use."""
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
 class MorphTokenizer:
     """Splits Korean text into lower-cased content morphemes (thread-safe, Kiwi loaded lazily)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = _KIWI_LOCK
 
-    @cached_property
+    @property
     def _kiwi(self):  # type: ignore[no-untyped-def]
-        from kiwipiepy import Kiwi
-
-        return Kiwi()
+        return _shared_kiwi()
 
     def tokenize(self, text: str) -> list[str]:
         """Content morphemes of ``text``; Latin/number runs such as ``H800`` also kept whole."""
