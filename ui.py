@@ -261,6 +261,9 @@ def serve(settings: Settings) -> None:
 
     options = launch_options(settings)
     assistant = build_assistant(settings)
+    warm = getattr(assistant.embedder, "load", None)
+    if warm is not None:
+        warm()  # load the model before the first question, not during it
     app = build_app(assistant)
     logger.info("serving on http://%s:%d", settings.host, settings.port)
     app.queue().launch(**options)

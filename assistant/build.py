@@ -7,9 +7,10 @@ import logging
 from assistant.answers import Answerer
 from assistant.extractive import ExtractiveAnswerer
 from assistant.service import Assistant
-from assistant.settings import Settings
+from assistant.settings import DEFAULT_MODEL, Settings
 from index.collection import Index
-from index.embedder import Embedder, load_embedder
+from index.embedder import Embedder, default_model_path, load_embedder
+from index.lazy import LazyEmbedder, folder_dimension
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,20 @@ def build_answerers(settings: Settings, embedder: Embedder, index: Index) -> dic
     return answerers
 
 
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; the default model is loaded lazily, on its first use."""
+    if settings.model == DEFAULT_MODEL:
+        from index.e5build import ensure_e5_model
+
+        dim = folder_dimension(ensure_e5_model(default_model_path(settings)))
+        if dim is not None:
+            return LazyEmbedder(DEFAULT_MODEL, dim, lambda: load_embedder(settings))
+    return load_embedder(settings)
+
+
 def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> Assistant:
     """Create the embedder, open the index, and wire the answerers."""
-    embedder = embedder or load_embedder(settings)
+    embedder = embedder or make_embedder(settings)
     index = open_index(settings, embedder)
     return Assistant(
         settings,
