@@ -1,0 +1,275 @@
+"""Query latency and memory at 10k / 100k (/ 1M) chunks for our FAISS and BM25 indexes.
+
+    .venv/bin/python bench/scale.py              # 10k and 100k
+    .venv/bin/python bench/scale.py --max 1000000  # adds 1M (HNSW build takes a while)
+
+Vectors: real multilingual-e5-small embeddings of the KorQuAD dev questions (as passages)
+repeated with Gaussian perturbation (cosine ≈ 0.9 to their origin) and renormalised; queries
+are other questions embedded as queries. Exact = ``VectorIndex`` flat, approximate =
+``VectorIndex(approximate=True)`` (HNSW, M=32, efConstruction=80); recall@10 is measured
+against the exact top 10 and efSearch is raised until it reaches 0.95.
+
+Keywords: Kiwi morphemes of real KorQuAD paragraphs, repeated with variations at the token
+level (each copy drops ~10% of tokens and adds two tokens drawn from the vocabulary), indexed by
+``KeywordIndex`` (bm25s). Queries are real questions' morphemes. Latency excludes query
+embedding and tokenisation. Each size runs in its own child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from pathlib import Path
+from typing import Any
+
+import common
+import numpy as np
+
+SIZES = [10_000, 100_000, 1_000_000]
+QUERIES = 200
+EF_STEPS = [16, 32, 64, 128, 256, 512]
+
+
+def _faiss_mb(index: Any) -> float:
+    """Size of a FAISS index as serialised, i.e. what it holds in memory (vectors, ids, links)."""
+    import faiss  # bench scripts may import what they measure
+
+    return float(faiss.serialize_index(index._index).nbytes) / 2**20
+
+
+def _bm25_mb(keywords: Any) -> float:
+    """Bytes of the arrays bm25s keeps (sparse score matrix) plus our id array."""
+    arrays = [a for a in vars(keywords._bm25).get("scores", {}).values() if hasattr(a, "nbytes")]
+    return float(sum(a.nbytes for a in arrays) + keywords.ids.nbytes) / 2**20
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def prepare(work: Path, models: Path) -> None:
+    """Embed the questions once and tokenise the paragraphs once (cached in the work folder)."""
+    if (work / "base.npy").exists():
+        return
+    import json
+
+    from assistant.settings import Settings
+    from index.embedder import load_embedder
+    from index.morph import MorphTokenizer
+
+    data = json.loads(common.KORQUAD_DEV.read_text(encoding="utf-8"))["data"]
+    paragraphs = [p["context"] for a in data for p in a["paragraphs"]]
+    questions = [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
+    data_dir = work / "data"
+    common.link_models(data_dir, models)
+    embedder = load_embedder(Settings(data_dir=data_dir, embed_backend="onnx"))
+    base = embedder.embed(questions[QUERIES:], kind="passage")
+    queries = embedder.embed(questions[:QUERIES], kind="query")
+    tokenizer = MorphTokenizer()
+    doc_tokens = [tokenizer.tokenize(p) for p in paragraphs]
+    query_tokens = [tokenizer.tokenize(q) for q in questions[:QUERIES]]
+    np.save(work / "base.npy", base)
+    np.save(work / "queries.npy", queries)
+    (work / "tokens.json").write_text(
+        json.dumps({"docs": doc_tokens, "queries": query_tokens}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+
+
+def synthetic_vectors(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` unit vectors: real ones repeated, perturbed to cosine ≈ 0.9, renormalised."""
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    step = 100_000
+    sigma = 0.48 / np.sqrt(base.shape[1])  # ‖noise‖ ≈ 0.48 → cosine ≈ 0.9
+    for start in range(0, n, step):
+        rows = min(step, n - start)
+        block = base[rng.integers(0, len(base), rows)]
+        block = block + rng.normal(0, sigma, block.shape).astype(np.float32)
+        out[start : start + rows] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_tokens(docs: list[list[str]], n: int, rng: np.random.Generator) -> list[list[str]]:
+    """``n`` token lists: real paragraphs repeated, ~10% of tokens dropped, two vocabulary
+    tokens added, so copies differ and document frequencies stay realistic."""
+    vocab = sorted({t for d in docs for t in d})
+    out = []
+    picks = rng.integers(0, len(docs), n)
+    extra = rng.integers(0, len(vocab), (n, 2))
+    for i in range(n):
+        doc = docs[picks[i]]
+        keep = rng.random(len(doc)) > 0.1
+        out.append([t for t, k in zip(doc, keep, strict=True) if k] + [vocab[j] for j in extra[i]])
+    return out
+
+
+def _latencies(fn: Any, queries: Any) -> tuple[float, float, list[Any]]:
+    times, results = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        results.append(fn(q))
+        times.append(time.perf_counter() - t0)
+    return common.percentile(times, 50) * 1000, common.percentile(times, 95) * 1000, results
+
+
+def child(args: argparse.Namespace) -> None:
+    """Build and query the indexes at one size; write the figures as JSON."""
+    import json
+
+    from index.keyword import KeywordIndex
+    from index.vectors import VectorIndex
+
+    n = int(args.child)
+    work = Path(args.workdir)
+    rng = np.random.default_rng(7)
+    base = np.load(work / "base.npy")
+    queries = np.load(work / "queries.npy")
+    tokens = json.loads((work / "tokens.json").read_text(encoding="utf-8"))
+    ids = np.arange(n, dtype=np.int64)
+    vectors = synthetic_vectors(base, n, rng)
+    out: dict[str, Any] = {"n": n}
+
+    rss0 = _rss_mb()
+    flat = VectorIndex(base.shape[1])
+    flat.add(ids, vectors)
+    out["flat_rss_mb"] = _rss_mb() - rss0
+    out["flat_mb"] = _faiss_mb(flat)
+    p50, p95, exact = _latencies(lambda q, index=flat: index.search(q, 10)[0], queries)
+    out.update(flat_p50=p50, flat_p95=p95)
+    del flat
+    gc.collect()
+
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    hnsw = VectorIndex(base.shape[1], approximate=True)
+    hnsw.add(ids, vectors)
+    out["hnsw_build_s"] = time.perf_counter() - t0
+    out["hnsw_rss_mb"] = _rss_mb() - rss0
+    out["hnsw_mb"] = _faiss_mb(hnsw)
+    import faiss  # bench scripts may import what they measure
+
+    # efSearch is tuned on the HNSW index our VectorIndex wraps
+    hnsw_inner = faiss.downcast_index(hnsw._index.index)
+    for ef in EF_STEPS:
+        hnsw_inner.hnsw.efSearch = ef
+        p50, p95, approx = _latencies(lambda q, index=hnsw: index.search(q, 10)[0], queries)
+        recall = float(
+            np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)])
+        )
+        out.update(hnsw_ef=ef, hnsw_p50=p50, hnsw_p95=p95, hnsw_recall=recall)
+        if recall >= 0.95:
+            break
+    del hnsw, vectors
+    gc.collect()
+
+    docs = synthetic_tokens(tokens["docs"], n, rng)
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    keywords = KeywordIndex(list(range(n)), docs)
+    out["bm25_build_s"] = time.perf_counter() - t0
+    out["bm25_rss_mb"] = _rss_mb() - rss0
+    out["bm25_mb"] = _bm25_mb(keywords)
+    p50, p95, _ = _latencies(lambda q: keywords.search(q, 50), tokens["queries"])
+    out.update(bm25_p50=p50, bm25_p95=p95)
+    # Index.search ranks the whole score array with argsort; measure that variant too
+    p50, p95, _ = _latencies(lambda q: np.argsort(-keywords.scores(q))[:50], tokens["queries"])
+    out.update(bm25_sort_p50=p50, bm25_sort_p95=p95)
+    common.write_result(args.result, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max", type=int, default=100_000, help="largest size (1000000 for 1M)")
+    parser.add_argument("--workdir", help="work folder (default: a new temporary folder)")
+    parser.add_argument("--models-dir", help="built models (default: <workdir>/models)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    work = common.workdir(args.workdir, "bench-scale-")
+    models = Path(args.models_dir) if args.models_dir else work / "models"
+    print(common.machine_line(), flush=True)
+    common.ensure_models(models)
+    prepare(work, models)
+    rows, memory = [], []
+    for n in [s for s in SIZES if s <= args.max]:
+        r = common.run_child(Path(__file__), ["--child", str(n), "--workdir", str(work)])
+        print(f"  done {n:,}", flush=True)
+        rows.append(
+            [
+                f"{n:,}",
+                r["flat_p50"],
+                r["flat_p95"],
+                r["hnsw_ef"],
+                r["hnsw_recall"],
+                r["hnsw_p50"],
+                r["hnsw_p95"],
+                r["hnsw_build_s"],
+                r["bm25_p50"],
+                r["bm25_p95"],
+                r["bm25_sort_p95"],
+                r["bm25_build_s"],
+            ]
+        )
+        memory.append(
+            [
+                f"{n:,}",
+                r["flat_mb"],
+                r["flat_mb"] * 2**20 / n,
+                r["hnsw_mb"],
+                r["hnsw_mb"] * 2**20 / n,
+                r["bm25_mb"],
+                r["bm25_mb"] * 2**20 / n,
+                r["flat_rss_mb"] + r["hnsw_rss_mb"] + r["bm25_rss_mb"],
+                r["peak_rss_mb"],
+            ]
+        )
+    print()
+    print(f"latency over {QUERIES} queries, ms, excluding query embedding and tokenisation")
+    print(
+        common.table(
+            [
+                "chunks",
+                "flat p50",
+                "flat p95",
+                "HNSW efSearch",
+                "HNSW recall@10",
+                "HNSW p50",
+                "HNSW p95",
+                "HNSW build s",
+                "BM25 p50",
+                "BM25 p95",
+                "BM25+argsort p95",
+                "BM25 build s",
+            ],
+            rows,
+        )
+    )
+    print()
+    print("memory: index sizes as held (FAISS serialised; bm25s score arrays + ids)")
+    print(
+        common.table(
+            [
+                "chunks",
+                "flat MiB",
+                "flat B/chunk",
+                "HNSW MiB",
+                "HNSW B/chunk",
+                "BM25 MiB",
+                "BM25 B/chunk",
+                "RSS growth MiB (all 3)",
+                "child peak RSS MiB",
+            ],
+            memory,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The ONNX Runtime backend: export, int8 quantisation, and agreement with the torch model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.settings import Settings
+from index.embedder import load_embedder, onnx_model_path
+from index.onnx_backend import INT8_FILE, OnnxEmbedder, ensure_onnx_model
+
+SENTENCES = [
+    "딥시크는 V3 모델의 학습 비용이 약 560만 달러라고 주장했다.",
+    "서울은 대한민국의 수도이며 인구가 가장 많은 도시이다.",
+    "미국은 첨단 반도체의 중국 수출을 통제하고 있다.",
+    "세종대왕은 1443년에 훈민정음을 창제하였다.",
+    "오늘 점심으로 김치찌개를 먹었다.",
+    "인공지능 자립을 위해 중국 정부는 대규모 투자를 이어가고 있다. " * 6,
+]
+
+pytestmark = pytest.mark.quality
+
+
+@pytest.fixture(scope="session")
+def onnx_dir(e5_model_dir: Path) -> Path:
+    """The ONNX export of the session's built model (fp32 and int8), made once."""
+    return ensure_onnx_model(e5_model_dir, e5_model_dir.parent / "multilingual-e5-small-onnx")
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+@pytest.mark.parametrize("kind", ["query", "passage"])
+def test_onnx_vectors_match_torch(onnx_dir: Path, real_embedder, precision, kind) -> None:
+    onnx = OnnxEmbedder(onnx_dir, name=real_embedder.name, precision=precision, batch_size=4)
+    ours = onnx.embed(SENTENCES, kind=kind)
+    reference = real_embedder.embed(SENTENCES, kind=kind)
+    assert ours.shape == reference.shape == (len(SENTENCES), 384)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosine = (ours * reference).sum(axis=1)
+    assert cosine.min() >= (0.99 if precision == "int8" else 0.9999)
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_padding_does_not_change_a_vector(onnx_dir: Path, precision) -> None:
+    onnx = OnnxEmbedder(onnx_dir, name="multilingual-e5-small", precision=precision, batch_size=8)
+    alone = onnx.embed([SENTENCES[0]], kind="passage")[0]
+    batched = onnx.embed(SENTENCES, kind="passage")[0]  # padded to the longest sentence
+    if precision == "fp32":
+        np.testing.assert_allclose(batched, alone, atol=1e-4)
+    else:  # dynamic int8 scales activations per batch, so companions move a vector slightly
+        assert float(batched @ alone) >= 0.995
+
+
+def test_int8_keeps_the_ranking(onnx_dir: Path, real_embedder) -> None:
+    onnx = OnnxEmbedder(onnx_dir, name=real_embedder.name)
+    query = "딥시크가 주장한 V3 개발 비용은?"
+    for embedder in (onnx, real_embedder):
+        q = embedder.embed([query], kind="query")[0]
+        p = embedder.embed(SENTENCES, kind="passage")
+        assert int(np.argmax(p @ q)) == 0
+
+
+def test_ensure_reuses_the_export_and_settings_select_it(
+    onnx_dir: Path, e5_model_dir: Path, tmp_path: Path
+) -> None:
+    before = (onnx_dir / INT8_FILE).stat().st_mtime_ns
+    assert ensure_onnx_model(e5_model_dir, onnx_dir) == onnx_dir
+    assert (onnx_dir / INT8_FILE).stat().st_mtime_ns == before
+
+    settings = Settings(data_dir=tmp_path / "data", embed_backend="onnx")
+    settings.models_dir.mkdir(parents=True)
+    (settings.models_dir / "multilingual-e5-small").symlink_to(e5_model_dir)
+    onnx_model_path(settings).symlink_to(onnx_dir)
+    embedder = load_embedder(settings)
+    assert isinstance(embedder, OnnxEmbedder)
+    assert (embedder.name, embedder.dim) == ("multilingual-e5-small", 384)
