@@ -81,7 +81,7 @@ class HybridRetriever(BaseRetriever):
     embedder: Any
     k: int = 5
     mode: RetrievalMode = "hybrid"
-    dense_weight: float = 0.5
+    dense_weight: float = 0.4
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

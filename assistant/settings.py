@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(100, description="Characters of context repeated between chunks.")
     top_k: int = Field(5, description="Passages retrieved per question.")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, dense or bm25.")
-    dense_weight: float = Field(0.5, description="Weight of the dense score in hybrid fusion.")
+    dense_weight: float = Field(0.4, description="Weight of the dense score in hybrid fusion.")
     approximate_threshold: int = Field(
         200_000, description="Switch FAISS to HNSW past this many chunks (0 = always exact)."
     )

@@ -314,7 +314,7 @@ class Index:
         *,
         k: int,
         mode: RetrievalMode = "hybrid",
-        dense_weight: float = 0.5,
+        dense_weight: float = 0.4,
         pool: int = 50,
     ) -> list[Hit]:
         """Top-k chunks for a query; ``query_vector`` is needed unless mode is bm25."""

@@ -16,7 +16,9 @@ from assistant.errors import IndexError_
 logger = logging.getLogger(__name__)
 
 # BM25 parameters; a saved index built with other ones is not loaded
-PARAMS: dict[str, Any] = {"k1": 1.5, "b": 0.75, "method": "lucene"}
+# k1 and b tuned on KorQuAD dev (k1 0.3, b 0.5: hybrid hit@1 0.923 vs 0.910 at bm25s defaults);
+# a low k1 makes repeated words count little, which suits short Korean passages.
+PARAMS: dict[str, Any] = {"k1": 0.3, "b": 0.5, "method": "lucene"}
 
 
 class KeywordIndex:

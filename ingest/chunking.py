@@ -54,13 +54,23 @@ def split_sentences(text: str, splitter: SentenceSplitter, max_len: int) -> list
     return out
 
 
-def chunk_text(
-    text: str, *, size: int, overlap: int, splitter: SentenceSplitter
-) -> list[Span]:
+def _paragraph_ends(sents: list[_Sentence]) -> list[int]:
+    """For each sentence, the index of the last sentence of its paragraph."""
+    ends = [0] * len(sents)
+    last = len(sents) - 1
+    for n in range(len(sents) - 1, -1, -1):
+        if n < len(sents) - 1 and sents[n + 1].para != sents[n].para:
+            last = n
+        ends[n] = last
+    return ends
+
+
+def chunk_text(text: str, *, size: int, overlap: int, splitter: SentenceSplitter) -> list[Span]:
     """Pack whole sentences into chunks of at most ``size`` characters.
 
-    A chunk never cuts inside a sentence (unless one sentence alone exceeds ``size``). When a
-    chunk is full and holds a paragraph break in its second half, it ends at that break. The
+    A chunk never cuts inside a sentence (unless one sentence alone exceeds ``size``). A
+    paragraph that will not fit in the current chunk starts a new one (once the chunk is a
+    third full), and a full chunk with a paragraph break in its second half ends at that break. The
     next chunk starts with up to ``overlap`` characters of the previous chunk's last sentences.
     """
     if size <= 0:
@@ -68,9 +78,16 @@ def chunk_text(
     sents = split_sentences(text, splitter, size)
     spans: list[Span] = []
     i = 0
+    para_end = _paragraph_ends(sents)
     while i < len(sents):
         j = i + 1
         while j < len(sents) and sents[j].end - sents[i].start <= size:
+            if (
+                sents[j].para != sents[j - 1].para
+                and sents[para_end[j]].end - sents[i].start > size
+                and sents[j - 1].end - sents[i].start >= size // 3
+            ):
+                break  # the next paragraph will not fit: start it in a chunk of its own
             j += 1
         if j < len(sents):
             # full: prefer ending at the last paragraph break in the chunk's second half
