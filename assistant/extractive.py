@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class ExtractiveAnswerer:
         threshold: float = 0.60,
         semantic_weight: float = 0.7,
         rank_decay: float = 0.0,
-        margin: float = 0.08,
+        margin: float = 1.0,
+        type_bonus: float = 0.1,
         max_passages: int = 5,
     ) -> None:
         self.embedder = embedder
@@ -53,6 +55,7 @@ class ExtractiveAnswerer:
         self.semantic_weight = semantic_weight
         self.rank_decay = rank_decay
         self.margin = margin
+        self.type_bonus = type_bonus
         self.cache_size = 20_000
         self._cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
@@ -64,6 +67,9 @@ class ExtractiveAnswerer:
         score = semantic_weight x cosine(question, sentence)
               + (1 - semantic_weight) x IDF-weighted share of the question's morphemes found in
                 the sentence (IDF over the candidate sentences, so rare words count most)
+              + type_bonus if the question asks for a number/date (얼마, 몇, 언제 …) and the
+                sentence holds a number the question does not, or asks for a name (누구, 어디,
+                이름 …) and the sentence holds a proper noun the question does not
               - rank_decay x passage rank
         """
         cands: list[tuple[int, int, int, str]] = []
@@ -89,12 +95,19 @@ class ExtractiveAnswerer:
         n = len(cands)
         idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_toks}
         total = sum(idf.values()) or 1.0
+        wants = answer_type(question)
+        q_digits = set(_DIGITS.findall(question))
+        q_anchors = set(self.tokenizer.anchors(question)) if wants == "entity" else set()
         out = []
         for (h, s, e, sent), c, toks in zip(cands, cos, s_toks, strict=True):
             overlap = sum(idf[t] for t in q_toks & toks) / total
+            typed = (wants == "number" and bool(set(_DIGITS.findall(sent)) - q_digits)) or (
+                wants == "entity" and bool(set(self.tokenizer.anchors(sent)) - q_anchors)
+            )
             score = (
                 self.semantic_weight * float(c)
                 + (1 - self.semantic_weight) * overlap
+                + self.type_bonus * typed
                 - self.rank_decay * h
             )
             out.append(ScoredSentence(h, s, e, sent, score))
@@ -167,6 +180,25 @@ class ExtractiveAnswerer:
         answer = self.answer(question, hits)
         yield answer.text
         yield answer
+
+
+_DIGITS = re.compile(r"\d+")
+_NUMBER_Q = re.compile(
+    r"얼마|몇|규모|비용|금액|액수|수는|개수|정확도|비율|%|퍼센트|언제|연도|날짜|날은|시기|기간|"
+    r"나이|높이|길이|인구|가격"
+)
+_ENTITY_Q = re.compile(
+    r"누구|누가|이름|어디|어느|무엇|무슨|회사|기관|인물|전문가|단체|나라|국가|도시|제품"
+)
+
+
+def answer_type(question: str) -> str | None:
+    """What a question asks for: "number" (amounts, dates), "entity" (names, places) or None."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _ENTITY_Q.search(question):
+        return "entity"
+    return None
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
