@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.settings import Settings
-from index.embedder import load_embedder, onnx_model_path
+from index.embedder import ONNX_INT8_NAME, load_embedder, onnx_model_path
 from index.onnx_backend import INT8_FILE, OnnxEmbedder, ensure_onnx_model
 
 SENTENCES = [
@@ -75,4 +75,4 @@ def test_ensure_reuses_the_export_and_settings_select_it(
     onnx_model_path(settings).symlink_to(onnx_dir)
     embedder = load_embedder(settings)
     assert isinstance(embedder, OnnxEmbedder)
-    assert (embedder.name, embedder.dim) == ("multilingual-e5-small", 384)
+    assert (embedder.name, embedder.dim) == (ONNX_INT8_NAME, 384)  # never mixed with float32
