@@ -44,8 +44,9 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # library raises many types (OSError, ValueError, HF errors)
             raise ModelError(f"cannot load embedding model {model!r}: {exc}") from exc
         self.name = name
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         self.dim = int(get_dim() or 0)
         self._batch_size = batch_size
