@@ -1,0 +1,105 @@
+"""The shared relevance rule and the metrics, on hand-made cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation import (
+    EvalItem,
+    RelevanceRule,
+    RetrievalMetrics,
+    first_relevant_rank,
+    load_jsonl,
+    normalize,
+    squad_to_documents,
+)
+from ingest.records import Chunk
+
+EVIDENCE = (
+    "딥시크 주장에 따르면 개발 비용은 558만달러(78억1200만원)로 1억달러가 들어간 챗GPT의 5.6%"
+)
+
+
+def chunk(text: str, source: str = "a.txt") -> Chunk:
+    return Chunk(1, source, 0, text, 0, len(text), "t", source)
+
+
+def test_normalize_collapses_whitespace() -> None:
+    assert normalize("  딥시크 \n\t 비용  ") == "딥시크 비용"
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "expected"),
+    [
+        (f"앞 문장. {EVIDENCE} 뒤 문장.", "a.txt", True),
+        (f"앞 문장. {EVIDENCE}", "b.txt", False),  # wrong file
+        (EVIDENCE[:29] + " 전혀 다른 이야기 558만달러", "a.txt", False),  # 29 shared chars only
+        (EVIDENCE[5:35] + " 558만달러", "a.txt", True),  # exactly 30 shared chars + answer
+        (EVIDENCE.replace("558만달러", "X"), "a.txt", False),  # no answer in the chunk
+        (EVIDENCE.replace(" ", "\n  "), "a.txt", True),  # whitespace differs
+    ],
+)
+def test_relevance_rule(text: str, source: str, expected: bool) -> None:
+    item = EvalItem("비용은?", ("558만달러",), "a.txt", EVIDENCE)
+    assert RelevanceRule(item)(text, source) is expected
+
+
+def test_short_evidence_must_appear_whole_and_long_answers_are_not_required() -> None:
+    short = EvalItem("q", (), None, "H20")
+    assert RelevanceRule(short)("엔비디아 H20 수출", "x.txt")
+    assert not RelevanceRule(short)("엔비디아 H2 0", "x.txt")
+    long_answer = EvalItem("q", ("가" * 31,), "a.txt", None)
+    assert RelevanceRule(long_answer)("아무 내용", "a.txt")  # answers over 30 chars are not checked
+
+
+def test_metrics_count_rank_and_mrr() -> None:
+    item = EvalItem("q", ("정답",), None, None)
+    chunks = [chunk("오답"), chunk("정답 있음"), chunk("정답")]
+    assert first_relevant_rank(chunks, RelevanceRule(item)) == 2
+    m = RetrievalMetrics("hybrid")
+    m.add(1, 0.01, "a")
+    m.add(2, 0.03, "b")
+    m.add(None, 0.02, "c")
+    s = m.summary()
+    assert (s["hit@1"], s["hit@3"], s["mrr@10"]) == (round(1 / 3, 4), round(2 / 3, 4), 0.5)
+    assert s["p50_ms"] == 20.0
+
+
+def test_loaders_read_jsonl_and_squad(tmp_path: Path) -> None:
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        json.dumps({"question": "q1", "answers": ["a"], "source": "s.txt"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"question": "q2", "answers": [], "answerable": False})
+        + "\n",
+        encoding="utf-8",
+    )
+    items = load_jsonl(qa)
+    assert [i.answerable for i in items] == [True, False]
+    squad = tmp_path / "squad.json"
+    squad.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "title": "제목",
+                        "paragraphs": [
+                            {
+                                "context": "첫 문단",
+                                "qas": [{"question": "q", "answers": [{"text": "첫"}]}],
+                            },
+                            {"context": "둘째 문단", "qas": []},
+                        ],
+                    }
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    converted = squad_to_documents(squad, tmp_path / "docs")
+    assert converted == [EvalItem("q", ("첫",), "제목.txt", "첫 문단")]
+    assert (tmp_path / "docs" / "제목.txt").read_text(encoding="utf-8") == "첫 문단\n\n둘째 문단"
