@@ -131,17 +131,34 @@ class ExtractiveAnswerer:
     def missing_anchors(self, question: str, hits: list[Hit]) -> list[str]:
         """Names, foreign words and numbers of the question that no retrieved passage contains.
 
-        Such words cannot be paraphrased away, so when one is absent the documents do not
-        hold the answer ("애플의 2023년 매출" over a corpus that never mentions 2023).
+        Such words cannot be paraphrased away, so when half or more of them are absent the
+        documents do not hold the answer ("애플의 2023년 매출" over a corpus that never mentions
+        2023). Spaces are ignored, one word of a multi-word name suffices, and a trailing particle
+        Kiwi left on a name is tolerated.
         """
         text = " ".join(f"{h.chunk.title} {h.chunk.text}" for h in hits).lower()
         compact = text.replace(" ", "")
-        return [a for a in self.tokenizer.anchors(question) if a not in text and a not in compact]
+        missing = []
+        for anchor in self.tokenizer.anchors(question):
+            keys = [anchor.replace(" ", ""), *(w for w in anchor.split() if len(w) >= 2)]
+            if any(
+                key in compact or (len(key) >= 3 and not key.isascii() and key[:-1] in compact)
+                for key in keys
+            ):
+                continue
+            missing.append(anchor)
+        return missing
+
+    def lacks_anchors(self, question: str, hits: list[Hit]) -> list[str]:
+        """The missing anchors when they are at least half of the question's, else []."""
+        anchors = self.tokenizer.anchors(question)
+        missing = self.missing_anchors(question, hits)
+        return missing if anchors and 2 * len(missing) >= len(anchors) else []
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         """Compose an answer of up to ``max_sentences`` cited sentences."""
         scored = self.score_sentences(question, hits)
-        missing = self.missing_anchors(question, hits[: self.max_passages])
+        missing = self.lacks_anchors(question, hits[: self.max_passages])
         if not scored or scored[0].score < self.threshold or missing:
             best = scored[0].score if scored else float("nan")
             logger.info(
