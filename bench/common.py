@@ -6,6 +6,7 @@ runs in its own child process (the same script with ``--child``) so peak RSS is 
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -30,6 +31,16 @@ if not KORQUAD_DEV.exists():
 
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 os.environ.update(ENV)
+
+
+def base_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every bench shares: work folder, models folder, and the child-process hooks."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--workdir", help="work folder (default: a new temporary folder)")
+    parser.add_argument("--models-dir", help="built models (default: <workdir>/models)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    return parser
 
 
 def machine_line() -> str:

@@ -152,13 +152,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__)
     parser.add_argument("--limit", type=int, help="first N questions (and only their articles)")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
-    parser.add_argument("--workdir", help="work folder (default: a new temporary folder)")
-    parser.add_argument("--models-dir", help="built models (default: <workdir>/models)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
