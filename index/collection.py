@@ -334,7 +334,10 @@ class Index:
                 tokens = self.tokenizer.tokenize(query)
                 all_kw = keywords.scores(tokens)
                 if len(all_kw):
-                    top = np.argsort(-all_kw)[:n]
+                    # partial selection: a full sort of every chunk's score costs O(N log N)
+                    top = np.argpartition(-all_kw, n - 1)[:n] if len(all_kw) > n else None
+                    top = np.arange(len(all_kw)) if top is None else top
+                    top = top[np.argsort(-all_kw[top], kind="stable")]
                     top = top[all_kw[top] > 0]
                     k_ids, k_scores = keywords.ids[top], all_kw[top]
             t2 = time.perf_counter()
