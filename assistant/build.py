@@ -11,11 +11,14 @@ from assistant.settings import DEFAULT_MODEL, Settings
 from index.collection import Index
 from index.embedder import Embedder, default_model_path, load_embedder
 from index.lazy import LazyEmbedder, folder_dimension
+from index.morph import MorphTokenizer
 
 logger = logging.getLogger(__name__)
 
 
-def open_index(settings: Settings, embedder: Embedder) -> Index:
+def open_index(
+    settings: Settings, embedder: Embedder, tokenizer: MorphTokenizer | None = None
+) -> Index:
     """Open (or create) the index in the data folder for this embedder."""
     return Index(
         settings.index_dir,
@@ -24,6 +27,7 @@ def open_index(settings: Settings, embedder: Embedder) -> Index:
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         approximate_threshold=settings.approximate_threshold,
+        tokenizer=tokenizer,
     )
 
 

@@ -43,6 +43,15 @@ def base_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def start(args: argparse.Namespace, prefix: str) -> tuple[Path, Path]:
+    """Work and models folders of a bench run; prints the machine line and builds the model."""
+    work = workdir(args.workdir, prefix)
+    models = Path(args.models_dir) if args.models_dir else work / "models"
+    print(machine_line(), flush=True)
+    ensure_models(models)
+    return work, models
+
+
 def machine_line() -> str:
     """CPU model, cores, RAM and today's date, for the head of every table."""
     cpu = platform.processor() or "unknown CPU"

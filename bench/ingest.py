@@ -103,9 +103,7 @@ def main() -> None:
         child(args)
         return
 
-    work = common.workdir(args.workdir, "bench-ingest-")
-    models = Path(args.models_dir) if args.models_dir else work / "models"
-    print(common.machine_line(), flush=True)
+    work, models = common.start(args, "bench-ingest-")
     from index.onnx_backend import ensure_onnx_model
 
     ensure_onnx_model(common.ensure_models(models), models / "multilingual-e5-small-onnx")

@@ -160,10 +160,7 @@ def main() -> None:
         child(args)
         return
 
-    work = common.workdir(args.workdir, "bench-retrieval-")
-    models = Path(args.models_dir) if args.models_dir else work / "models"
-    print(common.machine_line(), flush=True)
-    common.ensure_models(models)
+    work, models = common.start(args, "bench-retrieval-")
     items = common.korquad(work / "docs", args.limit)
     print(f"KorQuAD 1.0 dev: {len(items)} questions; work folder {work}", flush=True)
     results = {}

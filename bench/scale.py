@@ -188,10 +188,7 @@ def main() -> None:
         child(args)
         return
 
-    work = common.workdir(args.workdir, "bench-scale-")
-    models = Path(args.models_dir) if args.models_dir else work / "models"
-    print(common.machine_line(), flush=True)
-    common.ensure_models(models)
+    work, models = common.start(args, "bench-scale-")
     prepare(work, models)
     rows, memory = [], []
     for n in [s for s in SIZES if s <= args.max]:

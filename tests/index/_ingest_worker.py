@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from assistant import build
 from assistant.settings import Settings
 from index.collection import Index
 from index.embedder import Embedder
@@ -70,15 +71,7 @@ def worker_settings(data_dir: Path) -> Settings:
 
 def open_index(settings: Settings, embedder: Embedder, tokenizer: WordTokenizer) -> Index:
     """Open the worker's index with the shared tokenizer."""
-    return Index(
-        settings.index_dir,
-        model=embedder.name,
-        dim=embedder.dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        approximate_threshold=settings.approximate_threshold,
-        tokenizer=tokenizer,  # type: ignore[arg-type]
-    )
+    return build.open_index(settings, embedder, tokenizer)  # type: ignore[arg-type]
 
 
 def run(data_dir: Path, seed: int, embedder: Embedder, *, rebuild_first: bool = False) -> None:
