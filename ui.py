@@ -255,15 +255,21 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def warm(assistant: Any) -> None:
+    """Load the embedding model and Kiwi now, so the first question does not wait for them."""
+    load = getattr(assistant.embedder, "load", None)
+    if load is not None:
+        load()
+    assistant.index.tokenizer.tokenize("준비")
+
+
 def serve(settings: Settings) -> None:
     """Build the assistant and serve the UI (blocks until stopped)."""
     from assistant.build import build_assistant
 
     options = launch_options(settings)
     assistant = build_assistant(settings)
-    warm = getattr(assistant.embedder, "load", None)
-    if warm is not None:
-        warm()  # load the model before the first question, not during it
+    warm(assistant)
     app = build_app(assistant)
     logger.info("serving on http://%s:%d", settings.host, settings.port)
     app.queue().launch(**options)

@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
     answer_sentences: int = Field(3, description="Sentences in an extractive answer (max).")
     not_found_threshold: float = Field(
-        0.60, description="Below this best sentence score the answer is 'not in the documents'."
+        3.2,
+        description="Below this best sentence score the answer is 'not in the documents' "
+        "(scores are the extractive answerer's weighted features; 1% of answerable KorQuAD "
+        "questions score below 3.3).",
     )
     llm_base_url: str = Field(
         "http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint base URL."

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py              # 10k and 100k
     .venv/bin/python bench/scale.py --max 1000000  # adds 1M (HNSW build takes a while)
+    .venv/bin/python bench/scale.py --sizes 1000000  # 1M only
 
 Vectors: real multilingual-e5-small embeddings of the KorQuAD dev questions (as passages)
 repeated with Gaussian perturbation (cosine ≈ 0.9 to their origin) and renormalised; queries
@@ -183,6 +184,7 @@ def child(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = common.base_parser(__doc__)
     parser.add_argument("--max", type=int, default=100_000, help="largest size (1000000 for 1M)")
+    parser.add_argument("--sizes", help="exact sizes instead, comma-separated (e.g. 1000000)")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -191,7 +193,8 @@ def main() -> None:
     work, models = common.start(args, "bench-scale-")
     prepare(work, models)
     rows, memory = [], []
-    for n in [s for s in SIZES if s <= args.max]:
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else SIZES
+    for n in [s for s in sizes if args.sizes or s <= args.max]:
         r = common.run_child(Path(__file__), ["--child", str(n), "--workdir", str(work)])
         print(f"  done {n:,}", flush=True)
         rows.append(

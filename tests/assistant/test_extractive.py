@@ -1,0 +1,133 @@
+"""The extractive answerer on hand-made passages (fake embedder, real Kiwi)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.answers import NOT_FOUND
+from assistant.extractive import FEATURES, WEIGHTS, ExtractiveAnswerer, answer_type
+from index.morph import MorphTokenizer
+from ingest.records import Chunk, Hit
+
+
+def _hit(n: int, text: str, score: float = 1.0, source: str | None = None) -> Hit:
+    chunk = Chunk(n, f"doc{n}", 0, text, 0, len(text), f"문서{n}", source or f"doc{n}.txt")
+    return Hit(chunk, score)
+
+
+@pytest.fixture
+def answerer(fake_embedder) -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(fake_embedder, MorphTokenizer())
+
+
+def test_every_feature_has_a_weight() -> None:
+    assert len(WEIGHTS) == len(FEATURES)
+
+
+def test_number_question_prefers_the_sentence_with_the_amount(answerer) -> None:
+    hits = [
+        _hit(
+            1,
+            "딥시크는 항저우의 스타트업이다. 딥시크가 밝힌 V3 개발 비용은 558만달러였다. "
+            "업계는 딥시크의 V3 개발 비용 주장을 의심했다.",
+        )
+    ]
+    answer = answerer.answer("딥시크가 밝힌 V3 개발 비용은 얼마인가?", hits)
+    assert answer.found
+    assert answer.text.startswith("딥시크가 밝힌 V3 개발 비용은 558만달러였다. [1]")
+
+
+def test_focus_word_picks_the_sentence_that_answers(answerer) -> None:
+    hits = [
+        _hit(
+            1,
+            "세운상가는 1967년에 종로에 지어졌다. 세운상가는 김수근 건축가가 설계했다.",
+        )
+    ]
+    best = answerer.score_sentences("세운상가를 설계한 사람은?", hits)[0]
+    assert "김수근" in best.text
+
+
+def test_offsets_point_at_the_sentence_in_the_chunk(answerer) -> None:
+    text = "첫 문단의 문장이다.\n\n둘째 문단에서 고래 연구소의 예산은 417억원이다. 끝 문장."
+    hits = [_hit(1, text)]
+    answer = answerer.answer("고래 연구소의 예산은 얼마인가?", hits)
+    (start, end) = answer.sources[0].highlights[0]
+    assert text[start:end] == "둘째 문단에서 고래 연구소의 예산은 417억원이다."
+
+
+def test_sources_are_numbered_in_order_of_first_use(answerer) -> None:
+    hits = [
+        _hit(1, "관련 없는 날씨 이야기가 이어진다.", score=2.0),
+        _hit(2, "고래 연구소의 예산은 417억원이다.", score=1.9),
+    ]
+    answer = answerer.answer("고래 연구소의 예산은 얼마인가?", hits)
+    assert answer.text.startswith("고래 연구소의 예산은 417억원이다. [1]")
+    assert answer.sources[0].number == 1
+    assert answer.sources[0].hit.chunk.source == "doc2.txt"
+    assert answer.cited_numbers() == [s.number for s in answer.sources]
+
+
+def test_at_most_max_sentences_and_no_repeats(fake_embedder) -> None:
+    answerer = ExtractiveAnswerer(fake_embedder, MorphTokenizer(), max_sentences=2)
+    sent = "고래 연구소의 예산은 417억원이다."
+    hits = [_hit(1, f"{sent} {sent} 연구소는 제주에 있다. 고래 연구소는 1990년에 세워졌다.")]
+    answer = answerer.answer("고래 연구소의 예산은?", hits)
+    assert answer.text.count("[1]") == 2
+    assert answer.text.count(sent) == 1
+
+
+def test_missing_names_mean_not_found_with_the_closest_passages(answerer) -> None:
+    hits = [_hit(1, "딥시크는 항저우의 스타트업이다. V3 개발 비용은 558만달러였다.")]
+    answer = answerer.answer("애플의 2023년 매출은 얼마인가?", hits)
+    assert not answer.found
+    assert answer.text.startswith(NOT_FOUND)
+    assert [s.hit.chunk.id for s in answer.sources] == [1]
+
+
+def test_weak_best_sentence_means_not_found(fake_embedder) -> None:
+    hits = [_hit(1, "딥시크는 항저우의 스타트업이다. V3 개발 비용은 558만달러였다.")]
+    strict = ExtractiveAnswerer(fake_embedder, MorphTokenizer(), threshold=100.0)
+    assert not strict.answer("딥시크의 개발 비용은?", hits).found
+    lenient = ExtractiveAnswerer(fake_embedder, MorphTokenizer(), threshold=-100.0)
+    assert lenient.answer("딥시크의 개발 비용은?", hits).found
+
+
+def test_no_passages_is_not_found(answerer) -> None:
+    answer = answerer.answer("딥시크의 개발 비용은?", [])
+    assert not answer.found
+    assert answer.sources == []
+
+
+def test_sentence_vectors_are_cached(fake_embedder) -> None:
+    answerer = ExtractiveAnswerer(fake_embedder, MorphTokenizer())
+    hits = [_hit(1, "고래 연구소의 예산은 417억원이다. 연구소는 제주에 있다.")]
+    answerer.answer("고래 연구소의 예산은?", hits)
+    before = sum(fake_embedder.calls)
+    answerer.answer("연구소는 어디에 있나?", hits)
+    assert sum(fake_embedder.calls) - before == 1  # only the new question was embedded
+
+
+def test_features_are_one_row_per_candidate(answerer) -> None:
+    hits = [_hit(1, "고래 연구소의 예산은 417억원이다. 연구소는 제주에 있다.")]
+    cands = answerer.candidates(hits)
+    rows = answerer.features("고래 연구소의 예산은 얼마인가?", hits, cands)
+    assert rows.shape == (2, len(FEATURES))
+    number_typed = FEATURES.index("number_typed")
+    assert rows[:, number_typed].tolist() == [1.0, 0.0]
+    assert np.all(rows[:, FEATURES.index("passage_gap")] == 0.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("V3 개발 비용은 얼마인가?", "number"),
+        ("딥시크는 언제 R1을 내놓았나?", "number"),
+        ("딥시크는 어느 도시의 스타트업인가?", "entity"),
+        ("연맹을 주도한 회사는?", "entity"),
+        ("미국이 중국을 견제하는 이유는?", None),
+    ],
+)
+def test_answer_type(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
