@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
 from index.embedder import Embedder
@@ -78,7 +79,7 @@ class ExtractiveAnswerer:
         tokenizer: MorphTokenizer,
         *,
         max_sentences: int = 3,
-        threshold: float = 3.2,
+        threshold: float = 2.0,
         margin: float = 10.0,
         max_passages: int = 5,
         weights: np.ndarray = WEIGHTS,
@@ -198,16 +199,19 @@ class ExtractiveAnswerer:
 
         Such words cannot be paraphrased away, so when half or more of them are absent the
         documents do not hold the answer ("애플의 2023년 매출" over a corpus that never mentions
-        2023). Spaces are ignored, one word of a multi-word name suffices, and a trailing particle
-        Kiwi left on a name is tolerated.
+        2023). Spaces and punctuation are ignored, one word of a multi-word name suffices, a
+        trailing particle Kiwi left on a name is tolerated, and so is a misspelling of a name of
+        three characters or more (헤리슨 for 해리슨; numbers must match exactly).
         """
         text = " ".join(f"{h.chunk.title} {h.chunk.text}" for h in hits).lower()
-        compact = text.replace(" ", "")
+        compact = _compact(text)
         missing = []
         for anchor in self.tokenizer.anchors(question):
-            keys = [anchor.replace(" ", ""), *(w for w in anchor.split() if len(w) >= 2)]
+            keys = [_compact(anchor), *(_compact(w) for w in anchor.split() if len(w) >= 2)]
             if any(
-                key in compact or (len(key) >= 3 and not key.isascii() and key[:-1] in compact)
+                key in compact
+                or (len(key) >= 3 and not key.isascii() and key[:-1] in compact)
+                or _near(key, compact)
                 for key in keys
             ):
                 continue
@@ -283,8 +287,26 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+_NON_WORD = re.compile(r"[\W_]+")
 _DATE_Q = re.compile(r"언제|연도|년도|해는|날짜|몇 ?년|시기|며칠")
 _DATE = re.compile(r"\d+\s*(년|월|일|세기)")
+
+
+def _compact(text: str) -> str:
+    """Without spaces and punctuation, so 2.26 matches 2·26 and 델타 블루스 matches 델타블루스."""
+    return _NON_WORD.sub("", text)
+
+
+def _near(key: str, text: str) -> bool:
+    """Whether ``text`` holds ``key`` misspelt: one edit for up to five characters, else two."""
+    if len(key) < 3 or any(ch.isdigit() for ch in key):
+        return False
+    edits = 1 if len(key) <= 5 else 2
+    for width in (len(key) - 1, len(key), len(key) + 1):
+        for i in range(len(text) - width + 1):
+            if Levenshtein.distance(key, text[i : i + width], score_cutoff=edits) <= edits:
+                return True
+    return False
 
 
 def _bigrams(text: str) -> set[str]:

@@ -40,10 +40,10 @@ class Settings(BaseSettings):
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
     answer_sentences: int = Field(3, description="Sentences in an extractive answer (max).")
     not_found_threshold: float = Field(
-        3.2,
+        2.0,
         description="Below this best sentence score the answer is 'not in the documents' "
-        "(scores are the extractive answerer's weighted features; 1% of answerable KorQuAD "
-        "questions score below 3.3).",
+        "(scores are the extractive answerer's weighted features; 0.2% of answerable KorQuAD "
+        "questions score below 2.0).",
     )
     llm_base_url: str = Field(
         "http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint base URL."

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import common
 
-VARIANTS = ["torch-fp32-b32", "onnx-fp32-b32", "onnx-int8-b32", "onnx-int8-b8"]
+VARIANTS = ["torch-fp32-b32", "onnx-int8-b32", "onnx-int8-b8"]  # also: onnx-fp32-b32
 
 
 def _parse_variant(name: str) -> tuple[str, str, int]:

@@ -86,6 +86,27 @@ def test_missing_names_mean_not_found_with_the_closest_passages(answerer) -> Non
     assert [s.hit.chunk.id for s in answer.sources] == [1]
 
 
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        ("벤저민 헤리슨 대통령 당선 년도는?", "벤저민 해리슨은 1888년 대통령에 당선되었다."),
+        ("2.26사건으로 경찰관 몇 명이 사망했나?", "2·26 사건으로 경찰관 다섯 명이 사망했다."),
+        ("델타블루스의 아버지는 누구인가?", "찰리 패튼은 델타 블루스의 아버지로 불린다."),
+    ],
+)
+def test_misspelt_or_punctuated_names_still_count_as_present(
+    answerer, question: str, passage: str
+) -> None:
+    hits = [_hit(1, passage)]
+    assert answerer.missing_anchors(question, hits) == []
+    assert answerer.answer(question, hits).found
+
+
+def test_numbers_must_match_exactly(answerer) -> None:
+    hits = [_hit(1, "화웨이의 2021년 매출은 3분의 1 수준으로 줄었다.")]
+    assert answerer.missing_anchors("화웨이의 2023년 매출은?", hits) == ["2023"]
+
+
 def test_weak_best_sentence_means_not_found(fake_embedder) -> None:
     hits = [_hit(1, "딥시크는 항저우의 스타트업이다. V3 개발 비용은 558만달러였다.")]
     strict = ExtractiveAnswerer(fake_embedder, MorphTokenizer(), threshold=100.0)

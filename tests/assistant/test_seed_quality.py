@@ -27,6 +27,9 @@ pytestmark = pytest.mark.quality
 ITEMS = load_jsonl(SEED_QA) if SEED_QA.exists() else []
 ANSWERABLE = [it for it in ITEMS if it.answerable]
 UNANSWERABLE = [it for it in ITEMS if not it.answerable]
+# Off-topic questions of our own for the shipped corpus: a name it never mentions, or nothing
+# relevant at all (the best sentence scores below the threshold).
+OFF_TOPIC = ["손흥민의 소속팀은?", "비트코인 가격은 얼마인가?", "김치찌개 끓이는 법을 알려줘"]
 
 
 @pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
@@ -45,6 +48,13 @@ def test_unanswerable_questions_get_not_found(seed_assistant, item) -> None:
     answer = seed_assistant.ask(item.question)
     assert not answer.found, answer.text
     assert answer.sources, "the nearest passages are still listed"
+
+
+@pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_get_not_found(seed_assistant, question: str) -> None:
+    answer = seed_assistant.ask(question)
+    assert not answer.found, answer.text
 
 
 @pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
