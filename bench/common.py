@@ -72,7 +72,17 @@ def machine_line() -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Read from VmHWM, which starts afresh in each new program: ``ru_maxrss`` carries the parent's
+    peak over fork and exec, so a child would report the bench driver's peak if that was higher.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
