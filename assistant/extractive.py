@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 # Sentence features and their weights. The weights are a conditional-logit fit (softmax over a
-# question's candidate sentences, the gold-bearing ones as targets) on KorQuAD 1.0 dev by
-# ``bench/tune_answers.py``; with 2-fold cross-validation by article the best sentence held a gold
-# answer for 86.5 % of questions (cosine and overlap alone, refitted: 81.6 %).
+# question's candidate sentences, the gold-bearing ones as targets) on KorQuAD 1.0 dev, as done by
+# ``bench/tune_answers.py``. With 2-fold cross-validation by article the best sentence held a gold
+# answer for 86.6 % of questions (cosine and overlap alone, refitted: 81.6 %).
 FEATURES = (
     "cosine_z",  # e5 similarity (query vs passage), standardised over the question's candidates
     "overlap",  # IDF-weighted share of the question's morphemes in the sentence
