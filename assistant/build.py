@@ -9,7 +9,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.service import Assistant
 from assistant.settings import DEFAULT_MODEL, Settings
 from index.collection import Index
-from index.embedder import Embedder, default_model_path, load_embedder
+from index.embedder import Embedder, default_model_path, embedder_name, load_embedder
 from index.lazy import LazyEmbedder, folder_dimension
 from index.morph import MorphTokenizer
 
@@ -55,7 +55,7 @@ def make_embedder(settings: Settings) -> Embedder:
 
         dim = folder_dimension(ensure_e5_model(default_model_path(settings)))
         if dim is not None:
-            return LazyEmbedder(DEFAULT_MODEL, dim, lambda: load_embedder(settings))
+            return LazyEmbedder(embedder_name(settings), dim, lambda: load_embedder(settings))
     return load_embedder(settings)
 
 

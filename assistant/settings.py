@@ -12,6 +12,7 @@ DEFAULT_MODEL = "multilingual-e5-small"
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswererName = Literal["extractive", "openai"]
+EmbedBackend = Literal["onnx", "onnx-int8", "torch"]
 
 
 class Settings(BaseSettings):
@@ -25,8 +26,11 @@ class Settings(BaseSettings):
         description="Embedding model: the built-in default, a sentence-transformers hub name, "
         "or a local folder.",
     )
-    embed_backend: Literal["torch", "onnx"] = Field(
-        "torch", description="Inference backend for the default model."
+    embed_backend: EmbedBackend = Field(
+        "onnx",
+        description="Inference backend for the default model: onnx (ONNX Runtime float32, the "
+        "same vectors as torch, loads in 2 s), onnx-int8 (faster ingestion, slightly different "
+        "vectors, so its own index) or torch (PyTorch float32).",
     )
     embed_batch_size: int = Field(32, description="Texts per embedding batch.")
     chunk_size: int = Field(500, description="Maximum chunk length in characters.")

@@ -66,7 +66,7 @@ def prepare(work: Path, models: Path) -> None:
     questions = [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
     data_dir = work / "data"
     common.link_models(data_dir, models)
-    embedder = load_embedder(Settings(data_dir=data_dir, embed_backend="onnx"))
+    embedder = load_embedder(Settings(data_dir=data_dir))
     base = embedder.embed(questions[QUERIES:], kind="passage")
     queries = embedder.embed(questions[:QUERIES], kind="query")
     tokenizer = MorphTokenizer()

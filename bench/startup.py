@@ -1,6 +1,6 @@
 """Start-up time: the UI ready (model and index loaded) and a cold CLI ``ask``, medians of 3.
 
-    .venv/bin/python bench/startup.py [--runs 3] [--backend torch|onnx] [--workdir DIR]
+    .venv/bin/python bench/startup.py [--runs 3] [--backend onnx|onnx-int8|torch] [--workdir DIR]
 
 The shipped corpus (``corpus/``) is ingested once into the work folder; each run is then a
 fresh interpreter (the OS page cache stays warm: this measures imports and loading, not disk).
@@ -86,7 +86,7 @@ def _profile(data: Path, env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    parser.add_argument("--backend", default="onnx", choices=["onnx", "onnx-int8", "torch"])
     parser.add_argument("--workdir", help="work folder (default: a new temporary folder)")
     parser.add_argument("--models-dir", help="built models (default: <workdir>/models)")
     parser.add_argument("--profile", action="store_true", help="profile one cold ask")

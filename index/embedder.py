@@ -81,26 +81,39 @@ def onnx_model_path(settings: Settings) -> Path:
     return settings.models_dir / f"{DEFAULT_MODEL}-onnx"
 
 
+def embedder_name(settings: Settings) -> str:
+    """The name an index records for the configured model and backend.
+
+    Float32 vectors from ONNX Runtime and from torch agree to 1e-6, so they share the model's
+    name and one index; int8 vectors differ materially (KorQuAD dense hit@1 0.777 vs 0.788,
+    bench/ingest.py), so they get their own name: an index never mixes them.
+    """
+    if settings.model == DEFAULT_MODEL and settings.embed_backend == "onnx-int8":
+        return ONNX_INT8_NAME
+    return settings.model
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """Create the embedder named in the settings, building the default model if needed."""
-    if settings.model == DEFAULT_MODEL:
-        from index.e5build import ensure_e5_model
+    if settings.model != DEFAULT_MODEL:
+        if settings.embed_backend != "torch":
+            logger.info("ONNX serves only the default model; using torch for %s", settings.model)
+        return SentenceTransformerEmbedder(
+            settings.model, name=settings.model, batch_size=settings.embed_batch_size
+        )
+    from index.e5build import ensure_e5_model
 
-        path = ensure_e5_model(default_model_path(settings))
-        if settings.embed_backend == "onnx":
-            from index.onnx_backend import OnnxEmbedder, ensure_onnx_model
-
-            # int8 vectors differ materially from float32 ones (KorQuAD dense hit@1 0.765 vs
-            # 0.781, bench/ingest.py), so they get their own name: an index never mixes them.
-            folder = ensure_onnx_model(path, onnx_model_path(settings))
-            return OnnxEmbedder(folder, name=ONNX_INT8_NAME, batch_size=settings.embed_batch_size)
+    path = ensure_e5_model(default_model_path(settings))
+    if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(
             path, name=DEFAULT_MODEL, batch_size=settings.embed_batch_size
         )
-    if settings.embed_backend == "onnx":
-        logger.warning(
-            "the onnx backend serves only the default model; using torch for %s", settings.model
-        )
-    return SentenceTransformerEmbedder(
-        settings.model, name=settings.model, batch_size=settings.embed_batch_size
+    from index.onnx_backend import OnnxEmbedder, ensure_onnx_model
+
+    folder = ensure_onnx_model(path, onnx_model_path(settings))
+    return OnnxEmbedder(
+        folder,
+        name=embedder_name(settings),
+        precision="int8" if settings.embed_backend == "onnx-int8" else "fp32",
+        batch_size=settings.embed_batch_size,
     )

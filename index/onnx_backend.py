@@ -40,6 +40,7 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
     bert.eval()
 
@@ -101,15 +102,21 @@ def _quantize_int8(fp32: Path, out: Path) -> None:
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        reduce_range=True,
-        op_types_to_quantize=["MatMul", "Attention"],
-        extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops lack shape inference
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs every tensor to the root logger
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+            op_types_to_quantize=["MatMul", "Attention"],
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops lack shapes
+        )
+    finally:
+        root.setLevel(level)
 
 
 def build_onnx_model(model_dir: Path, target: Path) -> Path:
@@ -118,6 +125,7 @@ def build_onnx_model(model_dir: Path, target: Path) -> Path:
     if not tokenizer.is_file():
         raise ModelError(f"{model_dir} is not a built model folder (no tokenizer.json)")
     target.parent.mkdir(parents=True, exist_ok=True)
+    logger.warning("exporting %s to ONNX (once, about a minute)", model_dir.name)
     work = Path(tempfile.mkdtemp(prefix=".onnx-build-", dir=target.parent))
     try:
         out = work / "model"

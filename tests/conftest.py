@@ -72,7 +72,24 @@ def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_embedder(e5_model_dir: Path):
+def onnx_dir(e5_model_dir: Path) -> Path:
+    """The ONNX export (fp32 and int8) of the session's built model, made once."""
+    from index.onnx_backend import ensure_onnx_model
+
+    return ensure_onnx_model(e5_model_dir, e5_model_dir.parent / "multilingual-e5-small-onnx")
+
+
+@pytest.fixture(scope="session")
+def real_embedder(onnx_dir: Path):
+    """The default model on the default backend (ONNX Runtime, float32)."""
+    from index.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(onnx_dir, name="multilingual-e5-small", precision="fp32")
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(e5_model_dir: Path):
+    """The default model in sentence-transformers (PyTorch float32), the reference."""
     from index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(e5_model_dir, name="multilingual-e5-small")

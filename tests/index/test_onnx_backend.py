@@ -23,23 +23,20 @@ SENTENCES = [
 pytestmark = pytest.mark.quality
 
 
-@pytest.fixture(scope="session")
-def onnx_dir(e5_model_dir: Path) -> Path:
-    """The ONNX export of the session's built model (fp32 and int8), made once."""
-    return ensure_onnx_model(e5_model_dir, e5_model_dir.parent / "multilingual-e5-small-onnx")
-
-
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_onnx_vectors_match_torch(onnx_dir: Path, real_embedder, precision, kind) -> None:
-    onnx = OnnxEmbedder(onnx_dir, name=real_embedder.name, precision=precision, batch_size=4)
+def test_onnx_vectors_match_torch(onnx_dir: Path, torch_embedder, precision, kind) -> None:
+    onnx = OnnxEmbedder(onnx_dir, name=torch_embedder.name, precision=precision, batch_size=4)
     ours = onnx.embed(SENTENCES, kind=kind)
-    reference = real_embedder.embed(SENTENCES, kind=kind)
+    reference = torch_embedder.embed(SENTENCES, kind=kind)
     assert ours.shape == reference.shape == (len(SENTENCES), 384)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     cosine = (ours * reference).sum(axis=1)
-    assert cosine.min() >= (0.99 if precision == "int8" else 0.9999)
+    if precision == "fp32":  # the same vectors, so one index serves both backends
+        np.testing.assert_allclose(ours, reference, atol=1e-5)
+    else:
+        assert cosine.min() >= 0.99
 
 
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
@@ -53,10 +50,10 @@ def test_padding_does_not_change_a_vector(onnx_dir: Path, precision) -> None:
         assert float(batched @ alone) >= 0.995
 
 
-def test_int8_keeps_the_ranking(onnx_dir: Path, real_embedder) -> None:
-    onnx = OnnxEmbedder(onnx_dir, name=real_embedder.name)
+def test_int8_keeps_the_ranking(onnx_dir: Path, torch_embedder) -> None:
+    onnx = OnnxEmbedder(onnx_dir, name=torch_embedder.name)
     query = "딥시크가 주장한 V3 개발 비용은?"
-    for embedder in (onnx, real_embedder):
+    for embedder in (onnx, torch_embedder):
         q = embedder.embed([query], kind="query")[0]
         p = embedder.embed(SENTENCES, kind="passage")
         assert int(np.argmax(p @ q)) == 0
@@ -69,10 +66,34 @@ def test_ensure_reuses_the_export_and_settings_select_it(
     assert ensure_onnx_model(e5_model_dir, onnx_dir) == onnx_dir
     assert (onnx_dir / INT8_FILE).stat().st_mtime_ns == before
 
-    settings = Settings(data_dir=tmp_path / "data", embed_backend="onnx")
+    settings = Settings(data_dir=tmp_path / "data")
     settings.models_dir.mkdir(parents=True)
     (settings.models_dir / "multilingual-e5-small").symlink_to(e5_model_dir)
     onnx_model_path(settings).symlink_to(onnx_dir)
-    embedder = load_embedder(settings)
-    assert isinstance(embedder, OnnxEmbedder)
-    assert (embedder.name, embedder.dim) == (ONNX_INT8_NAME, 384)  # never mixed with float32
+    default = load_embedder(settings)  # the default backend: ONNX Runtime, float32
+    assert isinstance(default, OnnxEmbedder)
+    assert default.precision == "fp32"
+    assert (default.name, default.dim) == ("multilingual-e5-small", 384)  # shared with torch
+
+    int8 = load_embedder(settings.model_copy(update={"embed_backend": "onnx-int8"}))
+    assert isinstance(int8, OnnxEmbedder)
+    assert int8.precision == "int8"
+    assert (int8.name, int8.dim) == (ONNX_INT8_NAME, 384)  # never mixed with float32
+
+
+def test_int8_backend_opens_its_own_index(
+    onnx_dir: Path, e5_model_dir: Path, tmp_path: Path
+) -> None:
+    from assistant.build import build_assistant
+
+    settings = Settings(data_dir=tmp_path / "data", embed_backend="onnx-int8")
+    settings.models_dir.mkdir(parents=True)
+    (settings.models_dir / "multilingual-e5-small").symlink_to(e5_model_dir)
+    onnx_model_path(settings).symlink_to(onnx_dir)
+    assistant = build_assistant(settings)
+    try:
+        assert assistant.embedder.name == ONNX_INT8_NAME
+        vectors = assistant.embedder.embed(SENTENCES[:2], kind="passage")  # loads the model
+        assert vectors.shape == (2, 384)
+    finally:
+        assistant.index.close()
