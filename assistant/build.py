@@ -27,6 +27,7 @@ def open_index(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         approximate_threshold=settings.approximate_threshold,
+        ef_search=settings.hnsw_ef_search,
         tokenizer=tokenizer,
     )
 

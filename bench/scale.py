@@ -29,7 +29,7 @@ import numpy as np
 
 SIZES = [10_000, 100_000, 1_000_000]
 QUERIES = 200
-EF_STEPS = [16, 32, 64, 128, 256, 512]
+EF_STEPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 
 
 def _faiss_mb(index: Any) -> float:

@@ -18,7 +18,7 @@ from assistant.settings import RetrievalMode
 from index.keyword import KeywordIndex
 from index.morph import MorphTokenizer
 from index.store import DocumentInfo, NewChunk, Store
-from index.vectors import VectorIndex, fsync_dir
+from index.vectors import DEFAULT_EF_SEARCH, VectorIndex, fsync_dir
 from ingest.records import Document, Hit
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class Index:
         chunk_size: int,
         chunk_overlap: int,
         approximate_threshold: int = 0,
+        ef_search: int = DEFAULT_EF_SEARCH,
         tokenizer: MorphTokenizer | None = None,
     ) -> None:
         # the rebuild module imports this one; it finishes or undoes an interrupted folder swap
@@ -113,6 +114,7 @@ class Index:
         self.tokenizer = tokenizer or MorphTokenizer()
         self._lock = threading.RLock()
         self._approximate_threshold = approximate_threshold
+        self._ef_search = ef_search
         recover_interrupted_rebuild(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for leftover in folder.glob("*.tmp"):  # a save killed before its rename
@@ -168,7 +170,7 @@ class Index:
         path = self._vector_path(self._generation)
         if path.exists():
             try:
-                vectors = VectorIndex.load(path, self.manifest.dim)
+                vectors = VectorIndex.load(path, self.manifest.dim, ef_search=self._ef_search)
             except IndexError_ as exc:
                 logger.warning("%s; rebuilding it from the store", exc)
             else:
@@ -186,7 +188,7 @@ class Index:
         """FAISS from the vectors in SQLite (HNSW past the threshold), saved for this generation."""
         total = self.store.count_chunks()
         approximate = self._wants_approximate(total)
-        vectors = VectorIndex(self.manifest.dim, approximate=approximate)
+        vectors = VectorIndex(self.manifest.dim, approximate=approximate, ef_search=self._ef_search)
         for ids, vecs in self.store.iter_vectors():
             vectors.add(ids, vecs)
         logger.info(

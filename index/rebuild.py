@@ -77,6 +77,7 @@ def _open(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         approximate_threshold=settings.approximate_threshold,
+        ef_search=settings.hnsw_ef_search,
         tokenizer=tokenizer,
     )
 

@@ -14,17 +14,27 @@ from assistant.errors import IndexError_
 logger = logging.getLogger(__name__)
 
 
+DEFAULT_EF_SEARCH = 2048  # HNSW recall@10 0.966 at 1M chunks (bench/scale.py)
+
+
 class VectorIndex:
     """Exact (flat) or approximate (HNSW) inner-product search keyed by chunk id."""
 
-    def __init__(self, dim: int, *, approximate: bool = False, hnsw_m: int = 32) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        approximate: bool = False,
+        hnsw_m: int = 32,
+        ef_search: int = DEFAULT_EF_SEARCH,
+    ) -> None:
         self.dim = dim
         self.approximate = approximate
         inner: faiss.Index
         if approximate:
             hnsw = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = 80
-            hnsw.hnsw.efSearch = 128
+            hnsw.hnsw.efSearch = ef_search
             inner = hnsw
         else:
             inner = faiss.IndexFlatIP(dim)
@@ -80,7 +90,7 @@ class VectorIndex:
         fsync_dir(path.parent)
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> VectorIndex:
+    def load(cls, path: Path, dim: int, *, ef_search: int = DEFAULT_EF_SEARCH) -> VectorIndex:
         """Read an index written by :meth:`save`; IndexError_ if it is unreadable or foreign."""
         try:
             index = faiss.read_index(str(path))
@@ -94,8 +104,17 @@ class VectorIndex:
         obj = cls.__new__(cls)
         obj.dim = dim
         obj._index = index
-        obj.approximate = "HNSW" in type(faiss.downcast_index(index.index)).__name__
+        inner = faiss.downcast_index(index.index)
+        obj.approximate = isinstance(inner, faiss.IndexHNSW)
+        if isinstance(inner, faiss.IndexHNSW):
+            inner.hnsw.efSearch = ef_search
         return obj
+
+    @property
+    def ef_search(self) -> int | None:
+        """HNSW's search breadth (None for an exact index)."""
+        inner = faiss.downcast_index(self._index.index)
+        return int(inner.hnsw.efSearch) if isinstance(inner, faiss.IndexHNSW) else None
 
 
 def fsync_dir(folder: Path) -> None:

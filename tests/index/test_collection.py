@@ -162,9 +162,11 @@ def test_growing_past_the_threshold_switches_to_hnsw_and_back(
     assert index.search(chunk.text, vec, k=1, mode="dense")[0].chunk.id == cid
     assert index.search(chunk.text, vec, k=3, mode="hybrid")
     expected = _results(index, fake_embedder)
+    assert index._vectors.ef_search == 2048  # the default search breadth
     index.close()
-    again = open_index(approximate_threshold=30)
+    again = open_index(approximate_threshold=30, hnsw_ef_search=512)
     assert again._vectors.approximate
+    assert again._vectors.ef_search == 512  # the setting applies to a saved index too
     assert _results(again, fake_embedder) == expected
     # deleting (HNSW cannot delete: rebuilt) back below the threshold returns to exact search
     docs = [d.doc_id for d in again.documents()]

@@ -71,3 +71,29 @@ def test_load_rejects_damaged_or_foreign_files(tmp_path: Path) -> None:
             VectorIndex.load(bad, 16)
     with pytest.raises(IndexError_, match="dimension"):
         VectorIndex.load(good, 32)
+
+
+def test_hnsw_search_breadth_is_applied_and_survives_reload(tmp_path: Path) -> None:
+    vecs = _unit(2000, dim=32)
+    exact = VectorIndex(32)
+    exact.add(np.arange(2000), vecs)
+    narrow = VectorIndex(32, approximate=True, hnsw_m=4, ef_search=10)
+    narrow.add(np.arange(2000), vecs)
+    assert narrow.ef_search == 10
+    assert exact.ef_search is None
+    queries = _unit(50, dim=32, seed=3)
+
+    def recall(index: VectorIndex) -> float:
+        return float(
+            np.mean(
+                [len(set(index.search(q, 10)[0]) & set(exact.search(q, 10)[0])) for q in queries]
+            )
+            / 10
+        )
+
+    path = tmp_path / "h.faiss"
+    narrow.save(path)
+    wide = VectorIndex.load(path, 32, ef_search=1000)
+    assert wide.ef_search == 1000
+    assert recall(wide) >= 0.99  # searching nearly the whole graph finds the exact top 10
+    assert recall(wide) > recall(narrow)
