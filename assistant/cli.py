@@ -40,7 +40,7 @@ def main(ctx: click.Context, data_dir: Path | None, model: str | None, verbose: 
     """jaryo: ask questions of your Korean documents and get cited answers."""
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers"):
+    for noisy in ("httpx", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     settings = Settings()
     updates = {k: v for k, v in {"data_dir": data_dir, "model": model}.items() if v is not None}
@@ -225,6 +225,8 @@ def eval_cmd(
             items = ev.load_jsonl(data_file)  # type: ignore[arg-type]
         items = items[:limit] if limit else items
         overrides: dict[str, Any] = {} if use_index else {"data_dir": work / "data"}
+        if not use_index:  # a fresh index, but the models built in the real data folder
+            _share_models(_settings(ctx).models_dir, work / "data" / "models")
         assistant = _assistant(ctx, **overrides)
         if not use_index:
             if docs is None:
@@ -291,6 +293,15 @@ def rebuild(ctx: click.Context) -> None:
 
     n = rebuild_index(_settings(ctx))
     click.echo(f"rebuilt the index from {n} stored documents")
+
+
+def _share_models(models: Path, link: Path) -> None:
+    """Point ``link`` at the models folder, so an evaluation index does not rebuild them."""
+    if link.exists() or link.is_symlink():
+        return
+    models.mkdir(parents=True, exist_ok=True)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(models.resolve(), target_is_directory=True)
 
 
 @main.command("build-model")

@@ -21,12 +21,19 @@ logger = logging.getLogger(__name__)
 PARAMS: dict[str, Any] = {"k1": 0.3, "b": 0.5, "method": "lucene"}
 
 
+def _bm25s() -> Any:
+    """The bm25s module, its logger following ours: importing it sets that logger to DEBUG."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 class KeywordIndex:
     """BM25 scores for every chunk; rebuilt only when the documents change, never per query."""
 
     def __init__(self, ids: list[int], tokens: list[list[str]]) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         self.ids = np.asarray(ids, dtype=np.int64)
         self._bm25 = bm25s.BM25(**PARAMS)
         if ids:
@@ -74,8 +81,7 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
         """Read a folder written by :meth:`save` (never unpickles); IndexError_ if unusable."""
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             params = json.loads((folder / "jaryo-params.json").read_text(encoding="utf-8"))
             if params != PARAMS:

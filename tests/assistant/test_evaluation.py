@@ -103,3 +103,37 @@ def test_loaders_read_jsonl_and_squad(tmp_path: Path) -> None:
     converted = squad_to_documents(squad, tmp_path / "docs")
     assert converted == [EvalItem("q", ("첫",), "제목.txt", "첫 문단")]
     assert (tmp_path / "docs" / "제목.txt").read_text(encoding="utf-8") == "첫 문단\n\n둘째 문단"
+
+
+def test_cli_eval_indexes_afresh_but_reuses_the_built_models(
+    tmp_path: Path, fake_embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    import assistant.build
+    from assistant.cli import main
+
+    models_seen: list[Path] = []
+
+    def load(settings):  # type: ignore[no-untyped-def]
+        models_seen.append(settings.models_dir.resolve())
+        return fake_embedder
+
+    monkeypatch.setattr(assistant.build, "load_embedder", load)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "서울은 대한민국의 수도이다. 인구가 가장 많다."
+    (docs / "seoul.txt").write_text(text, encoding="utf-8")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        json.dumps({"question": "대한민국의 수도는?", "answers": ["서울"], "source": "seoul.txt"})
+        + "\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    args = ["--data-dir", str(data), "--model", "fake-bigram", "eval", "--data", str(qa)]
+    result = CliRunner().invoke(main, [*args, "--docs", str(docs), "--mode", "hybrid"])
+    assert result.exit_code == 0, result.output
+    assert "hybrid" in result.output
+    assert models_seen == [(data / "models").resolve()]  # not a fresh, empty models folder
+    assert not (data / "index").exists()  # the evaluation's index lived in a temporary folder
