@@ -41,13 +41,13 @@ class Settings(BaseSettings):
     approximate_threshold: int = Field(
         1_000_000,
         description="Switch FAISS to HNSW past this many chunks (0 = always exact); exact search "
-        "over 1M chunks measured p95 136 ms (bench/scale.py).",
+        "over 1M chunks measured p95 134 ms, 137 ms with BM25 (bench/scale.py).",
     )
     hnsw_ef_search: int = Field(
         2048,
         ge=1,
         description="HNSW search breadth (approximate index only): higher finds more of the "
-        "true nearest chunks, slower; 2048 measured recall@10 0.966 at 1M chunks, p95 30 ms "
+        "true nearest chunks, slower; 2048 measured recall@10 0.968 at 1M chunks, p95 12 ms "
         "(bench/scale.py).",
     )
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
