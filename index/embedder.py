@@ -93,6 +93,29 @@ def embedder_name(settings: Settings) -> str:
     return settings.model
 
 
+def build_default_model(settings: Settings) -> tuple[Path, Path | None]:
+    """The default model's folder and, unless the backend is torch, its ONNX export; each is
+    built offline first if missing."""
+    from index.e5build import ensure_e5_model
+
+    path = ensure_e5_model(default_model_path(settings))
+    if settings.embed_backend == "torch":
+        return path, None
+    from index.onnx_backend import ensure_onnx_model
+
+    return path, ensure_onnx_model(path, onnx_model_path(settings))
+
+
+def share_models(data_dir: Path, models: Path) -> None:
+    """Point ``data_dir/models`` at ``models``, so another data folder uses the built models."""
+    link = data_dir / "models"
+    if link.exists() or link.is_symlink():
+        return
+    models.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(models.resolve(), target_is_directory=True)
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """Create the embedder named in the settings, building the default model if needed."""
     if settings.model != DEFAULT_MODEL:
@@ -101,18 +124,15 @@ def load_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(
             settings.model, name=settings.model, batch_size=settings.embed_batch_size
         )
-    from index.e5build import ensure_e5_model
-
-    path = ensure_e5_model(default_model_path(settings))
-    if settings.embed_backend == "torch":
+    path, onnx = build_default_model(settings)
+    if onnx is None:
         return SentenceTransformerEmbedder(
             path, name=DEFAULT_MODEL, batch_size=settings.embed_batch_size
         )
-    from index.onnx_backend import OnnxEmbedder, ensure_onnx_model
+    from index.onnx_backend import OnnxEmbedder
 
-    folder = ensure_onnx_model(path, onnx_model_path(settings))
     return OnnxEmbedder(
-        folder,
+        onnx,
         name=embedder_name(settings),
         precision="int8" if settings.embed_backend == "onnx-int8" else "fp32",
         batch_size=settings.embed_batch_size,
