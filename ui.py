@@ -4,8 +4,8 @@ import ipaddress
 import logging
 from typing import Any
 
-from assistant.errors import AssistantError
-from assistant.settings import Settings
+from ingest.errors import AssistantError
+from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ import logging
 from assistant.answers import Answerer
 from assistant.extractive import ExtractiveAnswerer
 from assistant.service import Assistant
-from assistant.settings import DEFAULT_MODEL, Settings
 from index.collection import Index
 from index.embedder import Embedder, default_model_path, embedder_name, load_embedder
 from index.lazy import LazyEmbedder, folder_dimension
 from index.morph import MorphTokenizer
+from ingest.settings import DEFAULT_MODEL, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from assistant.errors import AssistantError
-from assistant.settings import Settings
+from ingest.errors import AssistantError
+from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
     """Re-chunk and re-embed every stored document with the current settings."""
-    from index.rebuild import rebuild_index
+    from assistant.rebuild import rebuild_index
 
     n = rebuild_index(_settings(ctx))
     click.echo(f"rebuilt the index from {n} stored documents")

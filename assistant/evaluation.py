@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answers import Answer
-from assistant.errors import AssistantError
+from ingest.errors import AssistantError
 from ingest.records import Chunk
 
 _WS = re.compile(r"\s+")

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
-from assistant.errors import AnswerError
-from assistant.settings import Settings
+from ingest.errors import AnswerError
 from ingest.records import Hit
+from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
 

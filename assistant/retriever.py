@@ -9,10 +9,10 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.settings import RetrievalMode
 from index.collection import Index
 from index.embedder import Embedder
 from ingest.records import Chunk, Hit
+from ingest.settings import RetrievalMode
 
 
 def hit_to_document(hit: Hit) -> LCDocument:

@@ -12,15 +12,16 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from assistant.answers import Answer, Answerer, validate_citations
-from assistant.errors import AnswerError, AssistantError, IngestError
 from assistant.followup import expand_followup
+from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
-from assistant.settings import RetrievalMode, Settings
 from index.collection import Index
 from index.embedder import Embedder
 from index.store import DocumentInfo
-from ingest.pipeline import Ingestor, IngestReport, Progress, Source, collect_sources
+from ingest.errors import AnswerError, AssistantError, IngestError
+from ingest.reader import IngestReport, Progress, Source, collect_sources
 from ingest.records import Hit
+from ingest.settings import RetrievalMode, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Assistant:
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
             max_bytes=int(settings.max_file_mb * 1_000_000),
+            load_options=settings.load_options(),
         )
         self._write_lock = threading.Lock()
 
@@ -232,7 +234,7 @@ class Assistant:
             except OSError as exc:
                 raise IngestError(f"{safe_name}: cannot read the upload ({exc})") from exc
             except IngestError as exc:
-                from ingest.pipeline import FileOutcome
+                from ingest.reader import FileOutcome
 
                 rejected.outcomes.append(FileOutcome(safe_name, "failed", reason=str(exc)))
                 continue

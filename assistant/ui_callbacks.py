@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answers import Answer, Source
-from assistant.errors import AssistantError
-from ingest.pipeline import FileOutcome
+from ingest.errors import AssistantError
+from ingest.reader import FileOutcome
 
 logger = logging.getLogger(__name__)
 

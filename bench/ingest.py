@@ -30,9 +30,9 @@ def child(args: argparse.Namespace) -> None:
 
     from assistant.build import build_assistant
     from assistant.evaluation import RelevanceRule, first_relevant_rank
-    from assistant.settings import Settings
     from index.embedder import SentenceTransformerEmbedder, default_model_path, onnx_model_path
     from index.onnx_backend import OnnxEmbedder
+    from ingest.settings import Settings
 
     backend, precision, batch = _parse_variant(args.child)
     work = Path(args.workdir)

@@ -51,7 +51,7 @@ def _score(ranked: list[tuple[str, str]], rule: Any) -> int | None:
 
 def _ours(args: argparse.Namespace, items: list[Any], docs: Path) -> dict[str, Any]:
     from assistant.build import build_assistant
-    from assistant.settings import Settings
+    from ingest.settings import Settings
 
     data_dir = Path(args.workdir) / f"data-{args.child}"
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -59,9 +59,9 @@ def prepare(work: Path, models: Path) -> None:
         return
     import json
 
-    from assistant.settings import Settings
     from index.embedder import load_embedder
     from index.morph import MorphTokenizer
+    from ingest.settings import Settings
 
     data = json.loads(common.KORQUAD_DEV.read_text(encoding="utf-8"))["data"]
     paragraphs = [p["context"] for a in data for p in a["paragraphs"]]

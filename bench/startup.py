@@ -26,7 +26,7 @@ UI_SNIPPET = """
 import time
 t0 = time.perf_counter()
 from assistant.build import build_assistant
-from assistant.settings import Settings
+from ingest.settings import Settings
 import ui
 t1 = time.perf_counter()
 assistant = build_assistant(Settings(data_dir={data!r}))

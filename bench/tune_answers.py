@@ -29,7 +29,7 @@ def harvest(args: Any, items: list[Any], docs: Path) -> list[Example]:
     from assistant.build import build_assistant
     from assistant.evaluation import normalize
     from assistant.extractive import ExtractiveAnswerer
-    from assistant.settings import Settings
+    from ingest.settings import Settings
 
     data_dir = Path(args.workdir) / "data-tune"
     common.link_models(data_dir, Path(args.models_dir))

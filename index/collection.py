@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import IndexError_
-from assistant.settings import RetrievalMode
 from index.keyword import KeywordIndex
 from index.morph import MorphTokenizer
 from index.store import DocumentInfo, NewChunk, Store
+from index.swap import recover_interrupted_rebuild
 from index.vectors import DEFAULT_EF_SEARCH, VectorIndex, fsync_dir
+from ingest.errors import IndexError_
 from ingest.records import Document, Hit
+from ingest.settings import RetrievalMode
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +108,6 @@ class Index:
         ef_search: int = DEFAULT_EF_SEARCH,
         tokenizer: MorphTokenizer | None = None,
     ) -> None:
-        # the rebuild module imports this one; it finishes or undoes an interrupted folder swap
-        from index.rebuild import recover_interrupted_rebuild
-
         self.folder = folder
         self.tokenizer = tokenizer or MorphTokenizer()
         self._lock = threading.RLock()

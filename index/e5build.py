@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import ModelError
+from ingest.errors import ModelError
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from assistant.errors import ModelError
-from assistant.settings import DEFAULT_MODEL, Settings
+from ingest.errors import ModelError
+from ingest.settings import DEFAULT_MODEL, Settings
 
 logger = logging.getLogger(__name__)
 

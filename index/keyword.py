@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import IndexError_
+from ingest.errors import IndexError_
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.errors import ModelError
 from index.e5build import PROMPTS
+from ingest.errors import ModelError
 
 logger = logging.getLogger(__name__)
 

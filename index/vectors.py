@@ -9,7 +9,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from assistant.errors import IndexError_
+from ingest.errors import IndexError_
 
 logger = logging.getLogger(__name__)
 

@@ -10,15 +10,24 @@ import logging
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from assistant.errors import IngestError
+from ingest.errors import IngestError
 from ingest.office import load_docx, load_hwp, load_hwpx, load_pdf
-from ingest.textfile import Loaded, decode_text, load_html, load_text
+from ingest.records import Loaded, LoadOptions
+from ingest.textfile import decode_text, load_html, load_text
 
-__all__ = ["LOADERS", "Loaded", "decode_text", "load_bytes", "supported", "unsupported_error"]
+__all__ = [
+    "LOADERS",
+    "LoadOptions",
+    "Loaded",
+    "decode_text",
+    "load_bytes",
+    "supported",
+    "unsupported_error",
+]
 
 logger = logging.getLogger(__name__)
 
-Loader = Callable[[str, bytes], Loaded]  # (display name, file bytes)
+Loader = Callable[[str, bytes, LoadOptions], Loaded]  # (display name, file bytes, options)
 
 LOADERS: dict[str, Loader] = {
     ".txt": load_text,
@@ -50,11 +59,11 @@ def unsupported_error(name: str) -> IngestError:
     return IngestError(f"{name}: unsupported file type {what} (supported: {exts})")
 
 
-def load_bytes(name: str, data: bytes) -> Loaded:
+def load_bytes(name: str, data: bytes, options: LoadOptions | None = None) -> Loaded:
     """Parse file bytes with the loader for the extension of ``name`` (the document's name,
     used in error messages)."""
     loader = LOADERS.get(_suffix(name))
     if loader is None:
         raise unsupported_error(name)
     logger.debug("loading %s with %s", name, loader.__name__)
-    return loader(name, data)
+    return loader(name, data, options or LoadOptions())

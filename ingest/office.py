@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from assistant.errors import IngestError
-from ingest.textfile import Loaded
+from ingest.errors import IngestError
+from ingest.records import Loaded, LoadOptions
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _parsing(name: str, what: str) -> Iterator[None]:
 _SENTENCE_END = re.compile(r"[.!?。”\"’')\]:]$")
 
 
-def load_pdf(name: str, data: bytes) -> Loaded:
+def load_pdf(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """A PDF's text layer, page by page; title and author from its properties."""
     head = data[:1024]
     if b"%PDF" not in head:
@@ -124,7 +124,7 @@ def _pdf_date(value: Any) -> str | None:
 # -- DOCX ------------------------------------------------------------------------------------
 
 
-def load_docx(name: str, data: bytes) -> Loaded:
+def load_docx(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """A Word document's paragraphs and tables in order; title from its core properties."""
     if not data.startswith(b"PK"):
         raise IngestError(f"{name}: corrupt DOCX (not a zip archive; an old .doc file?)")
@@ -165,7 +165,7 @@ def _docx_rows(table: Any) -> Iterator[str]:
 _SECTION = re.compile(r"^Contents/section(\d+)\.xml$", re.IGNORECASE)
 
 
-def load_hwpx(name: str, data: bytes) -> Loaded:
+def load_hwpx(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """An HWPX document (zipped XML): the text of Contents/section*.xml in order."""
     if not data.startswith(b"PK"):
         raise IngestError(f"{name}: corrupt HWPX (not a zip archive)")
@@ -239,10 +239,10 @@ def _hwpx_meta(root: Any) -> tuple[str | None, dict[str, Any]]:
 # -- HWP -------------------------------------------------------------------------------------
 
 
-def load_hwp(name: str, data: bytes) -> Loaded:
+def load_hwp(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """Legacy binary HWP has no well-kept reader on PyPI: a clear error, unless it is HWPX."""
     if data.startswith(b"PK"):  # an HWPX file saved with the old extension
-        return load_hwpx(name, data)
+        return load_hwpx(name, data, options)
     raise IngestError(
         f"{name}: unsupported legacy .hwp format — open it in Hangul and save it as "
         "HWPX (.hwpx) or PDF, then add that file"

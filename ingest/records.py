@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How loaders may read a file: OCR for pages without text, budgets, progress lines."""
+
+    ocr: bool = True
+    ocr_languages: str = "kor+eng"
+    ocr_page_timeout: float = 60.0
+    max_pages: int = 5000
+    progress: Callable[[str], None] | None = None  # short lines: "bill.pdf: page 3/12 (OCR)"
+
+    def report(self, line: str) -> None:
+        """Pass one progress line on, if anyone listens."""
+        if self.progress is not None:
+            self.progress(line)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Raw text of a file and what the format says about it.
+
+    In ``text``, pages are separated by a form feed (``\f``) where the format knows its pages,
+    and every table row is one line ``| cell | cell |`` (the table's first row is its header).
+    ``meta`` may hold ``pages`` (page count) and ``ocr_pages`` (1-based pages read by OCR).
+    """
+
+    text: str
+    format: str
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

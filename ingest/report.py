@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ingest.pipeline import IngestReport, Progress
+from ingest.reader import IngestReport, Progress
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
 _DETAILS = (("failed", "Failed"), ("duplicate", "Duplicates"), ("removed", "Removed"))

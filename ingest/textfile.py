@@ -5,26 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.errors import IngestError
+from ingest.errors import IngestError
+from ingest.records import Loaded, LoadOptions
 
 logger = logging.getLogger(__name__)
 
 # Control characters that never appear in real text files (tab, newlines and form feed do).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_RATIO = 0.02
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """Raw text of a file and what the format says about it."""
-
-    text: str
-    format: str
-    title: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
@@ -100,7 +90,7 @@ def _check_is_text(text: str, name: str) -> None:
         )
 
 
-def load_text(name: str, data: bytes) -> Loaded:
+def load_text(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """Plain text or Markdown; a Markdown ``# heading`` on the first line is the title."""
     text, encoding = decode_text(data, name)
     text = text.lstrip("\ufeff")
@@ -161,7 +151,7 @@ _BLOCK_TAGS = [
 _WS = re.compile(r"\s+")
 
 
-def load_html(name: str, data: bytes) -> Loaded:
+def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
     from bs4 import BeautifulSoup
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from assistant import build
-from assistant.settings import Settings
+from assistant.pipeline import Ingestor
 from index.collection import Index
 from index.embedder import Embedder
-from ingest.pipeline import Ingestor
 from ingest.records import Document
+from ingest.settings import Settings
 
 PLACES = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "제주", "수원", "전주"]
 TOPICS = ["날씨", "인구", "교통", "축제", "음식", "역사", "산업", "대학", "공원", "시장"]
@@ -76,7 +76,7 @@ def open_index(settings: Settings, embedder: Embedder, tokenizer: WordTokenizer)
 
 def run(data_dir: Path, seed: int, embedder: Embedder, *, rebuild_first: bool = False) -> None:
     """Write to the index until killed."""
-    from index.rebuild import rebuild_index
+    from assistant.rebuild import rebuild_index
 
     rng = random.Random(seed)
     settings = worker_settings(data_dir)

@@ -10,11 +10,11 @@ from types import ModuleType
 
 import pytest
 
-from assistant.settings import Settings
+from assistant.pipeline import Ingestor
 from index.collection import Index
 from index.store import NewChunk
-from ingest.pipeline import Ingestor
 from ingest.records import Document
+from ingest.settings import Settings
 
 WORKER_PATH = Path(__file__).with_name("_ingest_worker.py")
 

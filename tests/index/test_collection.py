@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import index as index_package
-from assistant.errors import IndexError_
 from index.collection import Index
 from index.store import NewChunk
 from index.vectors import VectorIndex
+from ingest.errors import IndexError_
 
 QUERIES = ["서울 날씨", "부산 교통 발표했다", "제주 축제 열렸다"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.settings import Settings
 from index.embedder import ONNX_INT8_NAME, load_embedder, onnx_model_path
 from index.onnx_backend import INT8_FILE, OnnxEmbedder, ensure_onnx_model
+from ingest.settings import Settings
 
 SENTENCES = [
     "딥시크는 V3 모델의 학습 비용이 약 560만 달러라고 주장했다.",

@@ -10,16 +10,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.errors import IndexError_
+from assistant.rebuild import rebuild_index
 from index.collection import Index
-from index.rebuild import (
-    COMPLETE_MARK,
-    rebuild_index,
-    recover_interrupted_rebuild,
-    retired_folder,
-    staging_folder,
-)
 from index.store import Store
+from index.swap import COMPLETE_MARK, recover_interrupted_rebuild, retired_folder, staging_folder
+from ingest.errors import IndexError_
 from ingest.records import Document
 
 
@@ -172,12 +167,12 @@ def test_cli_check_and_rebuild(
     built, index_settings, tokenizer, fake_embedder, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     import assistant.build
-    import index.rebuild
+    import assistant.rebuild
     from assistant.cli import main
 
     monkeypatch.setattr(assistant.build, "load_embedder", lambda settings: fake_embedder)
-    monkeypatch.setattr(index.rebuild, "load_embedder", lambda settings: fake_embedder)
-    monkeypatch.setattr(index.rebuild, "MorphTokenizer", lambda: tokenizer)
+    monkeypatch.setattr(assistant.rebuild, "load_embedder", lambda settings: fake_embedder)
+    monkeypatch.setattr(assistant.rebuild, "MorphTokenizer", lambda: tokenizer)
     monkeypatch.setenv("JARYO_CHUNK_SIZE", "80")
     monkeypatch.setenv("JARYO_CHUNK_OVERLAP", "10")
     args = ["--data-dir", str(index_settings.data_dir), "--model", "fake-bigram"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.errors import IndexError_
 from index.vectors import VectorIndex
+from ingest.errors import IndexError_
 
 
 def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import Settings
-from ingest.pipeline import Source
+from ingest.reader import Source
+from ingest.settings import Settings
 
 LIMIT_MB = 0.2
 

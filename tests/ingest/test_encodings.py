@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders import decode_text
-from ingest.pipeline import document_from_bytes
+from ingest.reader import document_from_bytes
 
 # The EUC-KR variant leaves out the characters only CP949 has.
 EUC_KR_SAFE = "똠방각하, 햏, 뷁 같은 EUC-KR 밖의 글자는 CP949에만 있다."

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.errors import IngestError
 from ingest.chunking import chunk_text
 from ingest.clean import clean_document
+from ingest.errors import IngestError
 from ingest.loaders import LOADERS
-from ingest.pipeline import document_from_bytes
+from ingest.reader import document_from_bytes
 
 from .builders import ARTICLE, make_docx, make_hwpx, make_pdf
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders import LOADERS, load_bytes, supported
 from ingest.office import unwrap_lines
-from ingest.pipeline import document_from_bytes
+from ingest.reader import document_from_bytes
 
 
 def doc(name: str, data: bytes):

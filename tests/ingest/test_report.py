@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ingest.pipeline import FileOutcome, IngestReport, collect_sources
+from ingest.reader import FileOutcome, IngestReport, collect_sources
 from ingest.report import format_report, report_json
 
 REPORT = IngestReport(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from assistant.build import build_assistant
-from assistant.settings import Settings
+from ingest.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.quality, pytest.mark.slow]
 

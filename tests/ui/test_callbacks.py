@@ -14,9 +14,9 @@ import ui
 from assistant import ui_callbacks as cb
 from assistant.answers import NOT_FOUND, Answer, Source
 from assistant.build import build_assistant
-from assistant.errors import AssistantError
-from assistant.settings import Settings
+from ingest.errors import AssistantError
 from ingest.records import Hit
+from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.records import LoadOptions
 
 DEFAULT_MODEL = "multilingual-e5-small"
 
@@ -65,10 +68,26 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint.")
     llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM endpoint.")
     max_file_mb: float = Field(50.0, description="Largest file ingestion accepts, in MB.")
+    max_pages: int = Field(5000, ge=1, description="Most pages ingestion reads from one document.")
+    ocr: bool = Field(
+        True, description="Read pages without a text layer (scans, images) with Tesseract."
+    )
+    ocr_languages: str = Field("kor+eng", description="Tesseract languages for OCR.")
+    ocr_page_timeout: float = Field(60.0, gt=0, description="Seconds OCR may spend on one page.")
     host: str = Field("127.0.0.1", description="Address the UI binds to.")
     port: int = Field(7860, description="Port the UI listens on.")
     auth_user: str | None = Field(None, description="UI login user (with auth_password).")
     auth_password: SecretStr | None = Field(None, description="UI login password.")
+
+    def load_options(self, progress: Callable[[str], None] | None = None) -> LoadOptions:
+        """What the loaders need to know of these settings."""
+        return LoadOptions(
+            ocr=self.ocr,
+            ocr_languages=self.ocr_languages,
+            ocr_page_timeout=self.ocr_page_timeout,
+            max_pages=self.max_pages,
+            progress=progress,
+        )
 
     @property
     def index_dir(self) -> Path:

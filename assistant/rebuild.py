@@ -1,70 +1,26 @@
-"""Recreate the index from its stored documents in a new folder, then swap folders atomically.
+"""Recreate the index from its stored documents in a new folder, then swap it in atomically.
 
-The swap is two renames: ``index`` → ``index.old``, then ``index.new`` → ``index``. A process
-killed at any point leaves a loadable index: before the first rename the old one is untouched;
-between the renames :func:`recover_interrupted_rebuild` (called whenever an index is opened)
-finishes the swap, because ``index.new`` is marked complete before the first rename.
+It needs both layers below (the ingestion chunker and the index), so it lives here; the folder
+swap itself is :mod:`index.swap`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
-from assistant.errors import IndexError_
-from assistant.settings import Settings
+from assistant.pipeline import Ingestor, embed_chunks
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
 from index.morph import MorphTokenizer
 from index.store import NewChunk, Store
-from index.vectors import fsync_dir
-from ingest.pipeline import Ingestor, passage_text
+from index.swap import recover_interrupted_rebuild, staging_folder, swap_in
+from ingest.errors import IndexError_
 from ingest.records import Document
+from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-COMPLETE_MARK = "REBUILD-COMPLETE"
-
-
-def staging_folder(folder: Path) -> Path:
-    """Where a rebuild writes the new index."""
-    return folder.with_name(folder.name + ".new")
-
-
-def retired_folder(folder: Path) -> Path:
-    """Where the old index waits during the swap."""
-    return folder.with_name(folder.name + ".old")
-
-
-def recover_interrupted_rebuild(folder: Path) -> None:
-    """Finish (or undo) a swap that a killed rebuild left half done."""
-    new, old = staging_folder(folder), retired_folder(folder)
-    if not folder.exists() and old.exists():
-        if (new / COMPLETE_MARK).exists():
-            logger.warning("finishing an interrupted rebuild: %s becomes the index", new.name)
-            os.rename(new, folder)
-        else:
-            logger.warning("undoing an interrupted rebuild: restoring %s", old.name)
-            os.rename(old, folder)
-        fsync_dir(folder.parent)
-    if folder.exists() and old.exists():
-        shutil.rmtree(old)
-    (folder / COMPLETE_MARK).unlink(missing_ok=True)
-
-
-def _swap_in(folder: Path) -> None:
-    new, old = staging_folder(folder), retired_folder(folder)
-    (new / COMPLETE_MARK).touch()
-    fsync_dir(new)
-    if old.exists():
-        shutil.rmtree(old)
-    os.rename(folder, old)
-    os.rename(new, folder)
-    fsync_dir(folder.parent)
-    shutil.rmtree(old)
-    (folder / COMPLETE_MARK).unlink(missing_ok=True)
 
 
 def _open(
@@ -80,26 +36,6 @@ def _open(
         ef_search=settings.hnsw_ef_search,
         tokenizer=tokenizer,
     )
-
-
-def _embed(
-    embedder: Embedder, pending: list[tuple[Document, list[NewChunk]]]
-) -> list[tuple[Document, list[NewChunk]]]:
-    texts = [passage_text(d.title, c.text) for d, chunks in pending for c in chunks]
-    vectors = embedder.embed(texts, kind="passage")
-    put, row = [], 0
-    for doc, chunks in pending:
-        put.append(
-            (
-                doc,
-                [
-                    NewChunk(c.ordinal, c.start, c.end, c.text, c.tokens, vectors[row + i])
-                    for i, c in enumerate(chunks)
-                ],
-            )
-        )
-        row += len(chunks)
-    return put
 
 
 def rebuild_index(
@@ -134,6 +70,7 @@ def rebuild_index(
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
             max_bytes=int(settings.max_file_mb * 1_000_000),
+            load_options=settings.load_options(),
         )
         pending: list[tuple[Document, list[NewChunk]]] = []
         added_at: dict[str, float] = {}
@@ -141,7 +78,7 @@ def rebuild_index(
 
         def flush() -> None:
             # straight into the new store: FAISS and BM25 are built once, when it is reopened
-            staging.store.apply(put=_embed(embedder, pending), delete=[], added_at=added_at)
+            staging.store.apply(put=embed_chunks(embedder, pending), delete=[], added_at=added_at)
             logger.info("rebuild: %d documents re-embedded", n_docs)
             pending.clear()
             added_at.clear()
@@ -173,6 +110,6 @@ def rebuild_index(
             f"the rebuilt index in {new} failed its check ({'; '.join(report.problems)}); "
             f"the old index is unchanged"
         )
-    _swap_in(folder)
+    swap_in(folder)
     logger.info("rebuilt %s: %d documents, %d chunks", folder, report.documents, report.chunks)
     return report.documents

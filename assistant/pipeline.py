@@ -1,0 +1,170 @@
+"""Ingest files into the index: read, chunk, embed and store, one outcome per file.
+
+It joins the two layers below it (ingestion reads and chunks, the index stores and searches).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from index.collection import Index
+from index.embedder import Embedder
+from index.store import NewChunk
+from ingest.chunking import chunk_text
+from ingest.errors import AssistantError, IngestError
+from ingest.reader import (
+    FileOutcome,
+    IngestReport,
+    Progress,
+    Source,
+    Status,
+    passage_text,
+    read_document,
+)
+from ingest.records import Document, LoadOptions
+
+logger = logging.getLogger(__name__)
+
+Pending = list[tuple[Document, list[NewChunk]]]
+
+
+def embed_chunks(embedder: Embedder, pending: Pending) -> Pending:
+    """The same documents and chunks with their vectors filled in (one embedding call)."""
+    texts = [passage_text(d.title, c.text) for d, chunks in pending for c in chunks]
+    vectors = embedder.embed(texts, kind="passage")
+    put, row = [], 0
+    for doc, chunks in pending:
+        filled = [
+            NewChunk(c.ordinal, c.start, c.end, c.text, c.tokens, vectors[row + i])
+            for i, c in enumerate(chunks)
+        ]
+        row += len(chunks)
+        put.append((doc, filled))
+    return put
+
+
+class Ingestor:
+    """Turns files into indexed documents, skipping unchanged ones."""
+
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        *,
+        chunk_size: int,
+        chunk_overlap: int,
+        max_bytes: int,
+        batch_chunks: int = 256,
+        load_options: LoadOptions | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.max_bytes = max_bytes
+        self.batch_chunks = batch_chunks
+        self.load_options = load_options or LoadOptions()
+
+    def chunk(self, doc: Document) -> list[NewChunk]:
+        """Chunk a document and tokenise its chunks (vectors filled in by :meth:`embed`)."""
+        spans = chunk_text(
+            doc.text,
+            size=self.chunk_size,
+            overlap=self.chunk_overlap,
+            splitter=self.index.tokenizer.split_sentences,
+        )
+        tok = self.index.tokenizer.tokenize
+        return [
+            NewChunk(n, s.start, s.end, s.text, tok(f"{doc.title}\n{s.text}"))
+            for n, s in enumerate(spans)
+        ]
+
+    def _flush(self, pending: Pending, delete: list[str]) -> None:
+        self.index.apply(put=embed_chunks(self.embedder, pending), delete=delete)
+
+    def ingest(
+        self,
+        sources: list[Source],
+        *,
+        sync_root_ids: set[str] | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest ``sources``; with ``sync_root_ids`` (the ids found on disk) also remove
+        stored documents whose files are gone."""
+        started = time.perf_counter()
+        report = IngestReport()
+        pending: list[tuple[Document, list[NewChunk]]] = []
+        pending_outcomes: list[FileOutcome] = []
+        seen_hashes: dict[str, str] = {}
+        n_pending = 0
+        # a progress callback may also count embedded chunks (the terminal bar does)
+        count_chunks: Callable[[int], None] | None = getattr(progress, "chunks", None)
+
+        def commit() -> None:
+            self._commit(pending, pending_outcomes, report)
+            if count_chunks is not None:
+                count_chunks(sum(o.chunks for o in report.outcomes))
+
+        for n, src in enumerate(sources):
+            if progress:
+                progress(n, len(sources), src.doc_id)
+            try:
+                doc, _ = read_document(
+                    src.path, src.doc_id, max_bytes=self.max_bytes, options=self.load_options
+                )
+                old_hash = self.index.store.document_hash(doc.doc_id)
+                if old_hash == doc.content_hash:
+                    report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
+                    continue
+                twin = seen_hashes.get(doc.content_hash) or self.index.store.doc_with_hash(
+                    doc.content_hash
+                )
+                if twin is not None and twin != doc.doc_id:
+                    report.outcomes.append(
+                        FileOutcome(doc.doc_id, "duplicate", reason=f"same content as {twin}")
+                    )
+                    continue
+                chunks = self.chunk(doc)
+                if not chunks:
+                    raise IngestError(f"{doc.doc_id}: no text to index")
+            except IngestError as exc:
+                logger.info("failed: %s", exc)  # reported in the summary, not twice
+                report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=str(exc)))
+                continue
+            seen_hashes[doc.content_hash] = doc.doc_id
+            status: Status = "updated" if old_hash else "added"
+            pending.append((doc, chunks))
+            pending_outcomes.append(FileOutcome(doc.doc_id, status, len(chunks)))
+            n_pending += len(chunks)
+            if n_pending >= self.batch_chunks:
+                commit()
+                pending, pending_outcomes, n_pending = [], [], 0
+        commit()
+        if sync_root_ids is not None:
+            gone = [d.doc_id for d in self.index.documents() if d.doc_id not in sync_root_ids]
+            if gone:
+                self.index.remove(gone)
+                report.outcomes.extend(FileOutcome(g, "removed") for g in gone)
+        if progress:
+            progress(len(sources), len(sources), "")
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit(
+        self,
+        pending: list[tuple[Document, list[NewChunk]]],
+        outcomes: list[FileOutcome],
+        report: IngestReport,
+    ) -> None:
+        if not pending:
+            return
+        try:
+            self._flush(pending, [])
+        except AssistantError as exc:
+            report.outcomes.extend(
+                FileOutcome(o.doc_id, "failed", reason=f"{o.doc_id}: {exc}") for o in outcomes
+            )
+            return
+        report.outcomes.extend(outcomes)

@@ -1,0 +1,150 @@
+"""Read files into cleaned Documents, and the records that report what ingestion did with each."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.clean import clean_document
+from ingest.errors import IngestError
+from ingest.loaders import load_bytes, supported, unsupported_error
+from ingest.records import Document, LoadOptions
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["added", "updated", "unchanged", "duplicate", "failed", "removed"]
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file."""
+
+    doc_id: str
+    status: Status
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Outcomes of an ingestion run."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        """Number of files with this outcome."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to ingest and the id it will have."""
+
+    path: Path
+    doc_id: str
+
+
+def passage_text(title: str, text: str) -> str:
+    """The text embedded for a chunk: the document title gives the passage its context."""
+    return f"{title}\n{text}" if title else text
+
+
+def collect_sources(paths: Iterable[Path]) -> list[Source]:
+    """Expand folders recursively; ids are paths relative to the root (NFC-normalised).
+
+    Every visible file in a folder is a source, so a file no loader reads is reported as
+    failed rather than silently left out; hidden files and folders and Office lock files
+    (``~$name``) are skipped.
+    """
+    out: list[Source] = []
+    for path in paths:
+        if path.is_dir():
+            for sub in sorted(path.rglob("*")):
+                rel = sub.relative_to(path)
+                if _skipped(rel) or not (sub.is_file() or sub.is_symlink()):
+                    continue
+                out.append(Source(sub, _nfc(rel.as_posix())))
+        else:
+            out.append(Source(path, _nfc(path.name)))
+    return out
+
+
+def _skipped(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts) or rel.name.startswith("~$")
+
+
+def _nfc(name: str) -> str:
+    # macOS writes decomposed Hangul in file names; one document must have one id
+    return unicodedata.normalize("NFC", name)
+
+
+def read_document(
+    path: Path, doc_id: str, *, max_bytes: int, options: LoadOptions | None = None
+) -> tuple[Document, bytes]:
+    """Read and clean one file; raises IngestError naming the file and the reason."""
+    name = doc_id
+    if path.is_symlink() and not path.exists():
+        raise IngestError(f"{name}: broken symbolic link (its target {os.readlink(path)} is gone)")
+    if not path.exists():
+        raise IngestError(f"{name}: file not found")
+    if path.is_dir():
+        raise IngestError(f"{name}: is a directory, not a file")
+    if not path.is_file():
+        raise IngestError(f"{name}: not a regular file (a device, socket or pipe?)")
+    if not supported(doc_id):
+        raise unsupported_error(name)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise IngestError(
+            f"{name}: file is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:g} MB limit"
+        )
+    if not os.access(path, os.R_OK):
+        raise IngestError(f"{name}: permission denied (cannot read the file)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+    return document_from_bytes(path, doc_id, data, options), data
+
+
+def document_from_bytes(
+    path: Path, doc_id: str, data: bytes, options: LoadOptions | None = None
+) -> Document:
+    """Parse and clean file bytes into a Document; ``doc_id``'s extension picks the loader."""
+    if not data:
+        raise IngestError(f"{doc_id}: file is empty (0 bytes)")
+    if not data.strip():
+        raise IngestError(f"{doc_id}: file contains only whitespace")
+    loaded = load_bytes(doc_id, data, options)
+    cleaned = clean_document(loaded.text)
+    if not cleaned.text.strip():
+        if cleaned.dropped:
+            raise IngestError(f"{doc_id}: no article text, only page chrome (menus, footers)")
+        raise IngestError(f"{doc_id}: no text in the file (whitespace only)")
+    title = loaded.title or _first_line_title(cleaned.text) or Path(doc_id).stem
+    meta: dict[str, Any] = {**loaded.meta, **cleaned.meta, "file": Path(doc_id).name}
+    if cleaned.dropped:
+        meta["chrome_lines_dropped"] = len(cleaned.dropped)
+    return Document(
+        doc_id=doc_id,
+        text=cleaned.text,
+        title=title,
+        source=Path(doc_id).name,
+        format=loaded.format,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        meta=meta,
+    )
+
+
+def _first_line_title(text: str) -> str | None:
+    first = text.split("\n", 1)[0].strip()
+    return first[:120] if 0 < len(first) <= 120 else None
