@@ -39,6 +39,8 @@ CSS = """
   font-size: 0.8rem; font-weight: 700; }
 .source-title { font-weight: 600; }
 .source-meta { color: var(--body-text-color-subdued); font-size: 0.82rem; }
+.source-card .passage-context { padding: 0.2rem 0.9rem; font-size: 0.82rem;
+  color: var(--body-text-color-subdued); font-family: monospace; }
 .source-card .passage { padding: 0 0.9rem 0.8rem; line-height: 1.7; font-size: 0.92rem;
   border-top: 1px dashed var(--border-color-primary); padding-top: 0.6rem; }
 .source-card mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }

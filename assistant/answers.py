@@ -27,7 +27,13 @@ class Source:
     def location(self) -> str:
         """Human-readable place of the passage in its document."""
         c = self.hit.chunk
-        return f"구절 {c.ordinal + 1} · {c.start:,}–{c.end:,}자"
+        parts = [c.pages] if c.pages else []
+        parts.append(f"구절 {c.ordinal + 1}")
+        if not c.pages:
+            parts.append(f"{c.start:,}–{c.end:,}자")
+        if c.ocr:
+            parts.append("OCR 인식")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)

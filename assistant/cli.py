@@ -135,6 +135,10 @@ def answer_json(answer: Any) -> dict[str, Any]:
                 "doc_id": s.hit.chunk.doc_id,
                 "start": s.hit.chunk.start,
                 "end": s.hit.chunk.end,
+                "page": s.hit.chunk.page,
+                "page_end": s.hit.chunk.page_end,
+                "ocr": s.hit.chunk.ocr,
+                "context": s.hit.chunk.context,
                 "score": s.hit.score,
                 "text": s.hit.chunk.text,
                 "highlights": [list(h) for h in s.highlights],
@@ -161,7 +165,11 @@ def search_cmd(
             "score": round(h.score, 4),
             "title": h.chunk.title,
             "source": h.chunk.source,
-            "location": f"{h.chunk.start}-{h.chunk.end}",
+            "location": h.chunk.pages or f"{h.chunk.start}-{h.chunk.end}",
+            "page": h.chunk.page,
+            "page_end": h.chunk.page_end,
+            "ocr": h.chunk.ocr,
+            "context": h.chunk.context,
             "text": h.chunk.text,
         }
         for r, h in enumerate(hits)
@@ -172,7 +180,8 @@ def search_cmd(
     for row in rows:
         click.echo(
             f"{row['rank']}. [{row['score']:.3f}] {row['title']} — {row['source']} "
-            f"({row['location']})\n   {row['text'][:300]}\n"
+            f"({row['location']}{', OCR' if row['ocr'] else ''})\n"
+            f"   {(row['context'] + ' … ' if row['context'] else '') + row['text'][:300]}\n"
         )
 
 

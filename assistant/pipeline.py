@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from index.collection import Index
 from index.embedder import Embedder
 from index.store import NewChunk
 from ingest.chunking import chunk_text
 from ingest.errors import AssistantError, IngestError
+from ingest.layout import page_at
 from ingest.reader import (
     FileOutcome,
     IngestReport,
@@ -32,14 +34,11 @@ Pending = list[tuple[Document, list[NewChunk]]]
 
 def embed_chunks(embedder: Embedder, pending: Pending) -> Pending:
     """The same documents and chunks with their vectors filled in (one embedding call)."""
-    texts = [passage_text(d.title, c.text) for d, chunks in pending for c in chunks]
+    texts = [passage_text(d.title, c.text, c.context) for d, chunks in pending for c in chunks]
     vectors = embedder.embed(texts, kind="passage")
     put, row = [], 0
     for doc, chunks in pending:
-        filled = [
-            NewChunk(c.ordinal, c.start, c.end, c.text, c.tokens, vectors[row + i])
-            for i, c in enumerate(chunks)
-        ]
+        filled = [replace(c, vector=vectors[row + i]) for i, c in enumerate(chunks)]
         row += len(chunks)
         put.append((doc, filled))
     return put
@@ -76,10 +75,23 @@ class Ingestor:
             splitter=self.index.tokenizer.split_sentences,
         )
         tok = self.index.tokenizer.tokenize
-        return [
-            NewChunk(n, s.start, s.end, s.text, tok(f"{doc.title}\n{s.text}"))
-            for n, s in enumerate(spans)
-        ]
+        starts: list[int] | None = doc.meta.get("page_starts")
+        ocr_pages = set(doc.meta.get("ocr_pages", ()))
+        out = []
+        for n, s in enumerate(spans):
+            page: int | None = None
+            page_end: int | None = None
+            scanned = False
+            if starts:
+                page, page_end = page_at(starts, s.start), page_at(starts, max(s.start, s.end - 1))
+                scanned = any(p in ocr_pages for p in range(page, page_end + 1))
+            tokens = tok(passage_text(doc.title, s.text, s.context))
+            out.append(
+                NewChunk(
+                    n, s.start, s.end, s.text, tokens, None, s.context, page, page_end, scanned
+                )
+            )
+        return out
 
     def _flush(self, pending: Pending, delete: list[str]) -> None:
         self.index.apply(put=embed_chunks(self.embedder, pending), delete=delete)

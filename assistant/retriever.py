@@ -28,6 +28,10 @@ def hit_to_document(hit: Hit) -> LCDocument:
             "end": c.end,
             "title": c.title,
             "source": c.source,
+            "context": c.context,
+            "page": c.page,
+            "page_end": c.page_end,
+            "ocr": c.ocr,
             "score": hit.score,
             "dense_score": hit.dense,
             "keyword_score": hit.keyword,
@@ -47,6 +51,10 @@ def document_to_hit(doc: LCDocument) -> Hit:
         m["end"],
         m["title"],
         m["source"],
+        context=m.get("context", ""),
+        page=m.get("page"),
+        page_end=m.get("page_end"),
+        ocr=bool(m.get("ocr", False)),
     )
     return Hit(chunk, m["score"], m.get("dense_score"), m.get("keyword_score"))
 

@@ -108,6 +108,12 @@ def _highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
+def _context(context: str) -> str:
+    if not context:
+        return ""
+    return f'<div class="passage-context" title="표의 머리글">{html.escape(context)}</div>'
+
+
 def _source_card(s: Source, *, open_: bool) -> str:
     c = s.hit.chunk
     return (
@@ -116,6 +122,7 @@ def _source_card(s: Source, *, open_: bool) -> str:
         f'<span class="source-title">{html.escape(c.title)}</span>'
         f'<span class="source-meta">{html.escape(c.source)} · {html.escape(s.location)}'
         f" · 점수 {s.hit.score:.2f}</span></summary>"
+        f"{_context(c.context)}"
         f'<div class="passage">{_highlight(c.text, s.highlights)}</div></details>'
     )
 

@@ -41,11 +41,21 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
     tokens TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    context TEXT NOT NULL DEFAULT '',
+    page INTEGER,
+    page_end INTEGER,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_LATER_COLUMNS = [
+    ("context", "TEXT NOT NULL DEFAULT ''"),
+    ("page", "INTEGER"),
+    ("page_end", "INTEGER"),
+    ("ocr", "INTEGER NOT NULL DEFAULT 0"),
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,10 @@ class NewChunk:
     text: str
     tokens: list[str]
     vector: np.ndarray | None = None  # filled in by the embedder before storing
+    context: str = ""  # e.g. the header row of the table the chunk starts inside
+    page: int | None = None  # 1-based page of the chunk's start, in paged documents
+    page_end: int | None = None
+    ocr: bool = False  # its text was read from a page image
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,14 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Stores written before pages and table context were kept gain those columns."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
+        for column, decl in _LATER_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE chunks ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -171,12 +193,16 @@ class Store:
                 part = ids[i : i + 500]
                 marks = ",".join("?" * len(part))
                 rows = self._db.execute(
-                    "SELECT c.id, c.doc_id, c.ordinal, c.text, c.start, c.end, d.title, d.source"
+                    "SELECT c.id, c.doc_id, c.ordinal, c.text, c.start, c.end, d.title, d.source,"
+                    " c.context, c.page, c.page_end, c.ocr"
                     f" FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
                     part,
                 ).fetchall()
                 for r in rows:
-                    out[r[0]] = Chunk(*r)
+                    out[r[0]] = Chunk(
+                        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                        context=r[8], page=r[9], page_end=r[10], ocr=bool(r[11]),
+                    )  # fmt: skip
         return out
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -313,8 +339,8 @@ class Store:
                     )
                     for ch in chunks:
                         cur = self._db.execute(
-                            "INSERT INTO chunks (doc_id, ordinal, start, end, text, tokens, vector)"
-                            " VALUES (?,?,?,?,?,?,?)",
+                            "INSERT INTO chunks (doc_id, ordinal, start, end, text, tokens,"
+                            " vector, context, page, page_end, ocr) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                             (
                                 doc.doc_id,
                                 ch.ordinal,
@@ -323,6 +349,10 @@ class Store:
                                 ch.text,
                                 " ".join(ch.tokens),
                                 np.ascontiguousarray(ch.vector, dtype=np.float32).tobytes(),
+                                ch.context,
+                                ch.page,
+                                ch.page_end,
+                                int(ch.ocr),
                             ),
                         )
                         added.append(int(cur.lastrowid or 0))

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.layout import is_table_row
 from ingest.records import Span
 
 SentenceSplitter = Callable[[str], list[tuple[int, int]]]
@@ -18,6 +19,7 @@ class _Sentence:
     start: int
     end: int
     para: int  # paragraph number: a chunk boundary between paragraphs is preferred
+    header: str = ""  # the header row of the table this row belongs to (not for the header)
 
 
 def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
@@ -36,13 +38,29 @@ def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, i
 
 
 def split_sentences(text: str, splitter: SentenceSplitter, max_len: int) -> list[_Sentence]:
-    """Sentences of every line-delimited paragraph, with offsets into ``text``."""
+    """Sentences of every line-delimited paragraph, with offsets into ``text``.
+
+    A table row (``| a | b |``) is one sentence, never split by the sentence splitter, and
+    knows the header row of its table.
+    """
     out: list[_Sentence] = []
+    header = ""
+    in_table = False
     for para, match in enumerate(_PARAGRAPH.finditer(text)):
         line = match.group()
         if not line.strip():
             continue
         base = match.start()
+        if is_table_row(line):
+            row_header = header if in_table else ""
+            if not in_table:
+                header, in_table = line, True
+            out.extend(
+                _Sentence(a, b, para, row_header)
+                for a, b in _hard_split(text, base, base + len(line), max_len)
+            )
+            continue
+        in_table = False
         for s, e in splitter(line) or [(0, len(line))]:
             s, e = base + s, base + e
             while s < e and text[s].isspace():
@@ -72,6 +90,7 @@ def chunk_text(text: str, *, size: int, overlap: int, splitter: SentenceSplitter
     paragraph that will not fit in the current chunk starts a new one (once the chunk is a
     third full), and a full chunk with a paragraph break in its second half ends at that break. The
     next chunk starts with up to ``overlap`` characters of the previous chunk's last sentences.
+    A chunk that starts inside a table carries the table's header row as its ``context``.
     """
     if size <= 0:
         raise ValueError("chunk size must be positive")
@@ -97,7 +116,7 @@ def chunk_text(text: str, *, size: int, overlap: int, splitter: SentenceSplitter
                     j = b
                     break
         start, end = sents[i].start, sents[j - 1].end
-        spans.append(Span(start, end, text[start:end]))
+        spans.append(Span(start, end, text[start:end], sents[i].header))
         if j >= len(sents):
             break
         # overlap: step back over whole sentences totalling at most ``overlap`` characters,

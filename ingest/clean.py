@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _BULLET = re.compile(r"^[•◦▪▫●○■□►▶➤]\s+")
+PAGE_BREAK = "\f"  # loaders separate pages with a form feed; cleaning keeps it as a line
 
 
 def _alt(*options: str) -> str:
@@ -109,11 +110,19 @@ class Cleaned:
 
 
 def normalize_lines(text: str) -> list[str]:
-    """NFC, one space between words, no invisible characters or list bullets, no blank lines."""
+    """NFC, one space between words, no invisible characters or list bullets, no blank lines.
+
+    A page break (form feed) becomes a line of its own, :data:`PAGE_BREAK`.
+    """
     text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
-    lines = (_BULLET.sub("", _SPACES.sub(" ", line).strip()) for line in text.split("\n"))
-    return [line for line in lines if line]
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\v", "\n")
+    out: list[str] = []
+    for n, page in enumerate(text.split(PAGE_BREAK)):
+        if n:
+            out.append(PAGE_BREAK)
+        lines = (_BULLET.sub("", _SPACES.sub(" ", line).strip()) for line in page.split("\n"))
+        out.extend(line for line in lines if line)
+    return out
 
 
 def chrome_reason(line: str) -> str | None:
@@ -134,6 +143,9 @@ def clean_document(text: str) -> Cleaned:
     dropped: list[tuple[str, str]] = []
     in_footer = in_summary = False
     for n, line in enumerate(lines):
+        if line == PAGE_BREAK:
+            kept.append(line)
+            continue
         reason = chrome_reason(line)
         if reason is None and in_footer and len(line) <= 80 and _ADDRESS.search(line):
             reason = "address footer"

@@ -13,8 +13,10 @@ from typing import Any, Literal
 
 from ingest.clean import clean_document
 from ingest.errors import IngestError
+from ingest.layout import split_pages
 from ingest.loaders import load_bytes, supported, unsupported_error
 from ingest.records import Document, LoadOptions
+from ingest.titles import choose_title
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +54,10 @@ class Source:
     doc_id: str
 
 
-def passage_text(title: str, text: str) -> str:
-    """The text embedded for a chunk: the document title gives the passage its context."""
-    return f"{title}\n{text}" if title else text
+def passage_text(title: str, text: str, context: str = "") -> str:
+    """The text embedded and keyword-indexed for a chunk: the document title and the chunk's
+    context (a table header it starts under) give the passage its meaning."""
+    return "\n".join(part for part in (title, context, text) if part)
 
 
 def collect_sources(paths: Iterable[Path]) -> list[Source]:
@@ -129,13 +132,16 @@ def document_from_bytes(
         if cleaned.dropped:
             raise IngestError(f"{doc_id}: no article text, only page chrome (menus, footers)")
         raise IngestError(f"{doc_id}: no text in the file (whitespace only)")
-    title = loaded.title or _first_line_title(cleaned.text) or Path(doc_id).stem
+    text, page_starts = split_pages(cleaned.text)
+    title = choose_title(loaded.title, text, Path(doc_id).stem)
     meta: dict[str, Any] = {**loaded.meta, **cleaned.meta, "file": Path(doc_id).name}
+    if len(page_starts) > 1 or "pages" in loaded.meta:
+        meta["page_starts"] = page_starts
     if cleaned.dropped:
         meta["chrome_lines_dropped"] = len(cleaned.dropped)
     return Document(
         doc_id=doc_id,
-        text=cleaned.text,
+        text=text,
         title=title,
         source=Path(doc_id).name,
         format=loaded.format,
@@ -143,8 +149,3 @@ def document_from_bytes(
         size=len(data),
         meta=meta,
     )
-
-
-def _first_line_title(text: str) -> str | None:
-    first = text.split("\n", 1)[0].strip()
-    return first[:120] if 0 < len(first) <= 120 else None

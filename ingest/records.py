@@ -58,11 +58,16 @@ class Document:
 
 @dataclass(frozen=True)
 class Span:
-    """A chunk's place in the cleaned text: ``text == document.text[start:end]``."""
+    """A chunk's place in the cleaned text: ``text == document.text[start:end]``.
+
+    ``context`` is text the chunk needs to be understood but does not contain: the header row
+    of the table it starts inside.
+    """
 
     start: int
     end: int
     text: str
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,19 @@ class Chunk:
     end: int
     title: str
     source: str
+    context: str = ""  # shown before the text, e.g. the header row of a table it starts inside
+    page: int | None = None  # 1-based page of the chunk's start, in paged documents
+    page_end: int | None = None
+    ocr: bool = False  # its text was read from a page image by OCR
+
+    @property
+    def pages(self) -> str:
+        """ "p. 3", "pp. 3–4" or "" for a document without pages."""
+        if self.page is None:
+            return ""
+        if self.page_end is not None and self.page_end != self.page:
+            return f"pp. {self.page}–{self.page_end}"
+        return f"p. {self.page}"
 
 
 @dataclass(frozen=True)

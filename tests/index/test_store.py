@@ -100,3 +100,42 @@ def test_the_file_is_plain_sqlite(store: Store, tmp_path: Path) -> None:
         )
     }
     assert types == {"blob"}
+
+
+def test_pages_ocr_and_context_round_trip(store: Store) -> None:
+    chunk = NewChunk(
+        0, 0, 4, "| 1 | 2 |", ["1"], np.ones(4), context="| a | b |", page=3, page_end=4, ocr=True
+    )
+    added = store.apply(put=[(_doc("scan.pdf"), [chunk])], delete=[]).added
+    got = store.chunks(added)[added[0]]
+    assert (got.page, got.page_end, got.ocr, got.context) == (3, 4, True, "| a | b |")
+    assert got.pages == "pp. 3–4"
+
+
+def test_a_store_written_before_pages_gains_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT"
+        " NULL, format TEXT NOT NULL, content_hash TEXT NOT NULL, size INTEGER NOT NULL,"
+        " added_at REAL NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL);"
+        "CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT"
+        " NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,"
+        " tokens TEXT NOT NULL, vector BLOB NOT NULL);"
+        "INSERT INTO documents VALUES ('a.txt', 'A', 'a.txt', 'txt', 'h', 1, 0, '{}', '서울');"
+        "INSERT INTO chunks VALUES (7, 'a.txt', 0, 0, 2, '서울', '서울', x'0000803f');"
+    )
+    db.commit()
+    db.close()
+    old = Store(path)
+    try:
+        chunk = old.chunks([7])[7]
+        assert (chunk.text, chunk.page, chunk.ocr, chunk.context, chunk.pages) == (
+            "서울",
+            None,
+            False,
+            "",
+            "",
+        )
+    finally:
+        old.close()
