@@ -63,7 +63,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], sync: bool, as_json: boo
     from ingest.report import print_report, progress_bar, report_json
 
     assistant = _assistant(ctx)
-    with progress_bar(enabled=not as_json) as progress:
+    with progress_bar() as progress:
         report = assistant.ingest(list(paths), sync=sync, progress=progress)
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))

@@ -111,8 +111,10 @@ class Ingestor:
         pending_outcomes: list[FileOutcome] = []
         seen_hashes: dict[str, str] = {}
         n_pending = 0
-        # a progress callback may also count embedded chunks (the terminal bar does)
+        # a progress callback may also count embedded chunks and hear the loaders' page lines
         count_chunks: Callable[[int], None] | None = getattr(progress, "chunks", None)
+        detail: Callable[[str], None] | None = getattr(progress, "detail", None)
+        options = replace(self.load_options, progress=detail) if detail else self.load_options
 
         def commit() -> None:
             self._commit(pending, pending_outcomes, report)
@@ -124,7 +126,7 @@ class Ingestor:
                 progress(n, len(sources), src.doc_id)
             try:
                 doc, _ = read_document(
-                    src.path, src.doc_id, max_bytes=self.max_bytes, options=self.load_options
+                    src.path, src.doc_id, max_bytes=self.max_bytes, options=options
                 )
                 old_hash = self.index.store.document_hash(doc.doc_id)
                 if old_hash == doc.content_hash:

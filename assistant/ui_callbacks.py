@@ -231,6 +231,28 @@ def outcome_rows(outcomes: Sequence[FileOutcome]) -> Rows:
     ]
 
 
+class _UploadProgress:
+    """Ingestion progress shown in Gradio's progress bar: the file, then its pages (OCR)."""
+
+    def __init__(self, progress: Callable[..., Any] | None) -> None:
+        self.progress = progress
+        self.done, self.total, self.name = 0, 0, ""
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.done, self.total, self.name = done, total, name
+        if self.progress is not None:
+            self.progress((done, total), desc=f"{name} 처리 중")
+
+    def detail(self, line: str) -> None:
+        """A loader's line, e.g. "scan.pdf: page 2/5 (OCR)" → "scan.pdf · 2/5쪽 글자 인식 중"."""
+        if self.progress is None:
+            return
+        what = line.rsplit(": ", 1)[-1]
+        if m := re.match(r"page (\d+)/(\d+)( \(OCR\))?", what):
+            what = f"{m[1]}/{m[2]}쪽 {'글자 인식(OCR)' if m[3] else '읽는'} 중"
+        self.progress((self.done, self.total), desc=f"{self.name} · {what}")
+
+
 def upload(
     assistant: Any,
     paths: Sequence[str | Path] | None,
@@ -244,10 +266,7 @@ def upload(
     if not files:
         raise _ui_error("올릴 파일을 먼저 선택하세요.")
 
-    def report_progress(done: int, total: int, name: str) -> None:
-        if progress is not None:
-            progress((done, total), desc=f"{name} 처리 중")
-
+    report_progress = _UploadProgress(progress)
     try:
         report = assistant.add_uploads([(p.name, p) for p in files], progress=report_progress)
     except AssistantError as exc:

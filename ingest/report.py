@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,11 +25,12 @@ class _Bar:
         self.bar = tqdm(total=0, unit="file", file=sys.stderr)
         self.embedded = 0
         self.name = ""
+        self.note = ""
 
     def __call__(self, done: int, total: int, name: str) -> None:
         self.bar.total = total
         self.bar.n = done
-        self.name = name
+        self.name, self.note = name, ""
         self._postfix()
 
     def chunks(self, embedded: int) -> None:
@@ -36,22 +38,68 @@ class _Bar:
         self.embedded = embedded
         self._postfix()
 
+    def detail(self, line: str) -> None:
+        """A loader's line about the current file ("bill.pdf: page 3/12 (OCR)")."""
+        self.note = line.rsplit(": ", 1)[-1]
+        self._postfix()
+
     def _postfix(self) -> None:
-        self.bar.set_postfix_str(f"{self.embedded} chunks {self.name[-40:]}".rstrip())
+        where = f"{self.name[-40:]} {self.note}".strip()
+        self.bar.set_postfix_str(f"{self.embedded} chunks {where}".rstrip())
         self.bar.refresh()
 
 
+class _Lines:
+    """Progress as plain lines on stderr, for logs and pipes: each file, page news at most
+    once a second, and the chunks embedded."""
+
+    def __init__(self, *, every: float = 1.0) -> None:
+        self.every = every
+        self.last_detail = 0.0
+        self.embedded = 0
+
+    def _say(self, line: str) -> None:
+        click.echo(line, err=True)
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        if name:
+            self._say(f"[{done + 1}/{total}] {name}")
+        else:
+            self._say(f"[{done}/{total}] done, {self.embedded} chunks embedded")
+
+    def chunks(self, embedded: int) -> None:
+        """Called by the ingestor after each batch of chunks is embedded and stored."""
+        if embedded != self.embedded:
+            self.embedded = embedded
+            self._say(f"  {embedded} chunks embedded")
+
+    def detail(self, line: str) -> None:
+        """A loader's line about the current file, throttled (OCR pages always pass)."""
+        now = time.monotonic()
+        if "OCR" in line or now - self.last_detail >= self.every:
+            self.last_detail = now
+            self._say(f"  {line}")
+
+
 @contextmanager
-def progress_bar(*, enabled: bool = True) -> Iterator[Progress | None]:
-    """A bar over files and chunks when stderr is a terminal; otherwise nothing."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
+def progress_bar(*, enabled: bool = True) -> Iterator[Progress]:
+    """Progress on stderr: a bar when it is a terminal, plain lines otherwise (``--json`` too,
+    since its report goes to stdout); nothing at all when not ``enabled``."""
+    if not enabled:
+        yield _silent
+        return
+    if not sys.stderr.isatty():
+        yield _Lines()
         return
     bar = _Bar()
     try:
         yield bar
     finally:
         bar.bar.close()
+
+
+def _silent(done: int, total: int, name: str) -> None:
+    """Progress that says nothing."""
 
 
 def report_json(report: IngestReport) -> dict[str, Any]:

@@ -15,10 +15,11 @@ logger = logging.getLogger(__name__)
 # Control characters that never appear in real text files (tab, newlines and form feed do).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _MAX_CONTROL_RATIO = 0.02
+_ISO2022KR_DESIGNATOR = b"\x1b$)C"
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Decode text bytes and name the encoding: UTF-8 (± BOM), UTF-16 (BOM), CP949/EUC-KR.
+    """Decode text bytes and name the encoding: UTF-8 (± BOM), UTF-16, ISO-2022-KR, CP949/EUC-KR.
 
     Raises IngestError when the bytes are not text (NUL bytes, many control characters).
     """
@@ -28,6 +29,9 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         text, encoding = _strict(data, "utf-16", name), "utf-16"
     elif b"\x00" in data:
         text, encoding = _utf16_without_bom(data, name)
+    elif data.lstrip()[:4] == _ISO2022KR_DESIGNATOR or _ISO2022KR_DESIGNATOR in data[:1024]:
+        # 7-bit Korean mail encoding: the designator escape, then SO/SI around Hangul
+        text, encoding = _strict(data, "iso2022_kr", name), "iso2022_kr"
     else:
         text, encoding = _guess(data, name)
     _check_is_text(text, name)

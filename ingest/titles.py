@@ -20,6 +20,7 @@ _PAGE_NUMBER = re.compile(
 )
 _ROMAN_OR_BULLET = re.compile(r"^(?:[ivxlcdm]+\.?|[-–—·•*]+)$", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[가-힣A-Za-z]{2}")
+_TITLE_LABEL = re.compile(r"^(?:제\s?목|title|subject)\s*[:：]\s*", re.IGNORECASE)
 _LONGEST = 120
 _LOOK_AT = 15  # first lines searched for a heading
 
@@ -43,6 +44,7 @@ def heading_like(line: str, repeated: set[str]) -> bool:
     line = line.strip()
     return (
         0 < len(line) <= _LONGEST
+        and not line.endswith((":", "："))  # a label such as "내용:"
         and _HAS_WORD.search(line) is not None
         and not _PAGE_NUMBER.match(line)
         and not _ROMAN_OR_BULLET.match(line)
@@ -66,6 +68,7 @@ def choose_title(meta_title: str | None, text: str, fallback: str) -> str:
             counts[line] = counts.get(line, 0) + 1
     repeated = {line for line, n in counts.items() if n >= 3}
     for line in lines[:_LOOK_AT]:
+        line = _TITLE_LABEL.sub("", line)
         if heading_like(line, repeated):
             return line
     return fallback

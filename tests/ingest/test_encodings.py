@@ -89,3 +89,18 @@ def test_html_declared_charset_wins():
     d = document_from_bytes(Path("p.html"), "p.html", page.encode("cp1252"))
     assert d.text == "Café crème"
     assert d.meta["encoding"] == "windows-1252"
+
+
+REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
+
+
+@pytest.mark.skipif(not REALDOCS.is_dir(), reason="shared/realdocs is not beside the repo")
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [("ude_iso2022kr.txt", "iso2022_kr"), ("ude_euc2.txt", "cp949")],
+)
+def test_real_iso2022kr_and_euckr_copies_decode_to_the_same_text(name: str, encoding: str) -> None:
+    path = REALDOCS / "txt" / name
+    doc = document_from_bytes(path, name, path.read_bytes())
+    assert doc.meta["encoding"] == encoding
+    assert "북조선 사람들은 흔히 자국을 조선(朝鮮)이나 공화국(共和國)이라고 부른다." in doc.text

@@ -81,6 +81,8 @@ def test_a_chunk_cut_inside_a_table_carries_its_header() -> None:
         (None, "1\n머리글\n국회 회의록\n머리글\n본문\n머리글", "국회 회의록"),
         (None, "| a | b |\n| 1 | 2 |", "fallback"),
         (None, "3 / 12\n   \n- 2 -", "fallback"),
+        (None, "제목: \nAI2, 오픈 소스 LLM 출시\n\n내용:\n본문", "AI2, 오픈 소스 LLM 출시"),
+        (None, "제목: 예산 보고\n본문", "예산 보고"),
     ],
 )
 def test_titles_skip_templates_page_numbers_and_running_headers(

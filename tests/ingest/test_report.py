@@ -95,3 +95,31 @@ def test_progress_reports_files_and_embedded_chunks(fake_assistant, tmp_path: Pa
     plain: list[int] = []
     fake_assistant.ingest([folder], progress=lambda d, t, n: plain.append(d))  # no chunks()
     assert plain == [0, 1, 2, 3]
+
+
+def test_without_a_terminal_progress_goes_to_stderr_as_lines(fake_assistant, tmp_path: Path):
+    import io
+    import sys
+
+    from ingest.report import progress_bar
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(2):
+        (folder / f"{n}.txt").write_text(f"{n}번 문서의 첫 문장이다. 둘째 문장이다.")
+    err = io.StringIO()
+    real, sys.stderr = sys.stderr, err
+    try:
+        with progress_bar() as progress:
+            fake_assistant.ingest([folder], progress=progress)
+            progress.detail("scan.pdf: page 1/2 (OCR)")  # type: ignore[attr-defined]
+            progress.detail("scan.pdf: page 2/2 (OCR)")  # type: ignore[attr-defined]
+            progress.detail("big.pdf: page 7/90")  # type: ignore[attr-defined]
+            progress.detail("big.pdf: page 8/90")  # type: ignore[attr-defined]
+    finally:
+        sys.stderr = real
+    lines = err.getvalue().splitlines()
+    assert lines[:2] == ["[1/2] 0.txt", "[2/2] 1.txt"]
+    assert any(line.endswith("chunks embedded") for line in lines)
+    assert "  scan.pdf: page 2/2 (OCR)" in lines  # OCR pages are never throttled
+    assert "  big.pdf: page 8/90" not in lines  # other page lines at most once a second
