@@ -263,6 +263,8 @@ def eval_cmd(
                 f"{m['hit@5']:>6.3f} {m['hit@10']:>6.3f} {m['mrr@10']:>6.3f} "
                 f"{m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
             )
+            if kinds := ev.kind_line(m["by_kind"]):
+                click.echo(f"  hit@5 by kind: {kinds}")
         if answers:
             sample = items
             if answer_sample and answer_sample < len(items):
@@ -279,6 +281,8 @@ def eval_cmd(
                 f"{s['answerable_refused']} refused); unanswerable refused "
                 f"{s['unanswerable_refused']}/{s['unanswerable']}"
             )
+            if kinds := ev.kind_line(a.by_kind):
+                click.echo(f"  contains gold by kind: {kinds}")
         if json_out:
             json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
 
