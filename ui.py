@@ -43,6 +43,7 @@ CSS = """
   color: var(--body-text-color-subdued); font-family: monospace; }
 .source-card .passage { padding: 0 0.9rem 0.8rem; line-height: 1.7; font-size: 0.92rem;
   border-top: 1px dashed var(--border-color-primary); padding-top: 0.6rem; }
+.passage-around summary { padding: 0.2rem 0.9rem; font-size: 0.82rem; cursor: pointer; }
 .source-card mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
 """
 

@@ -15,6 +15,7 @@ from typing import Any
 from assistant.answers import Answer, Source
 from ingest.errors import AssistantError
 from ingest.reader import FileOutcome
+from ingest.records import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,42 @@ def _context(context: str) -> str:
     return f'<div class="passage-context" title="표의 머리글">{html.escape(context)}</div>'
 
 
-def _source_card(s: Source, *, open_: bool) -> str:
+Surroundings = Callable[[Chunk], tuple[str, str] | None]
+_AROUND = 600  # characters of the document shown before and after a passage
+
+
+def document_surroundings(assistant: Any) -> Surroundings:
+    """A function giving the text just before and after a chunk in its stored document."""
+
+    def around(chunk: Chunk) -> tuple[str, str] | None:
+        doc = assistant.index.store.document(chunk.doc_id)
+        if doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
+            return None  # the document changed since this answer was composed
+        before = doc.text[max(0, chunk.start - _AROUND) : chunk.start]
+        after = doc.text[chunk.end : chunk.end + _AROUND]
+        return ("…" if chunk.start > _AROUND else "") + before, after + (
+            "…" if chunk.end + _AROUND < len(doc.text) else ""
+        )
+
+    return around
+
+
+def _in_context(s: Source, surroundings: Surroundings | None) -> str:
+    """The passage inside its surrounding document text, folded under the card."""
+    around = surroundings(s.hit.chunk) if surroundings else None
+    if not around:
+        return ""
+    before, after = around
+    body = (
+        f"{html.escape(before)}<mark>{html.escape(s.hit.chunk.text)}</mark>{html.escape(after)}"
+    ).replace("\n", "<br>")
+    return (
+        '<details class="passage-around"><summary>문서에서 앞뒤 내용 보기</summary>'
+        f'<div class="passage">{body}</div></details>'
+    )
+
+
+def _source_card(s: Source, *, open_: bool, surroundings: Surroundings | None = None) -> str:
     c = s.hit.chunk
     return (
         f'<details id="source-{s.number}" class="source-card"{" open" if open_ else ""}>'
@@ -123,11 +159,12 @@ def _source_card(s: Source, *, open_: bool) -> str:
         f'<span class="source-meta">{html.escape(c.source)} · {html.escape(s.location)}'
         f" · 점수 {s.hit.score:.2f}</span></summary>"
         f"{_context(c.context)}"
-        f'<div class="passage">{_highlight(c.text, s.highlights)}</div></details>'
+        f'<div class="passage">{_highlight(c.text, s.highlights)}</div>'
+        f"{_in_context(s, surroundings)}</details>"
     )
 
 
-def sources_html(answer: Answer) -> str:
+def sources_html(answer: Answer, surroundings: Surroundings | None = None) -> str:
     """Numbered source cards, cited sentences highlighted (nearest passages if not found)."""
     if not answer.sources:
         return ""
@@ -139,7 +176,9 @@ def sources_html(answer: Answer) -> str:
         head = "가장 가까운 구절"
         note = "문서에서 답을 찾지 못했습니다. 참고로 가장 가까운 구절을 보여 드립니다."
     cards = [
-        _source_card(s, open_=s.number in cited or (not answer.found and i == 0))
+        _source_card(
+            s, open_=s.number in cited or (not answer.found and i == 0), surroundings=surroundings
+        )
         for i, s in enumerate(answer.sources)
     ]
     return (
@@ -179,7 +218,8 @@ def respond(
             if isinstance(item, Answer):
                 final = [*chat, {"role": "assistant", "content": answer_markdown(item)}]
                 logger.info("answered %r with %d sources", question, len(item.sources))
-                yield "", final, sources_html(item), [*turns, (question, item.text)]
+                html_ = sources_html(item, document_surroundings(assistant))
+                yield "", final, html_, [*turns, (question, item.text)]
                 return
             text += item
             yield "", [*chat, {"role": "assistant", "content": text}], "", turns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -297,3 +298,19 @@ def test_delete_flow_removes_the_document_from_answers(fake_assistant, tmp_path)
     assert "whale.txt" not in sources
     with pytest.raises(gr.Error, match="찾을 수 없습니다"):
         cb.delete(fake_assistant, "whale.txt")
+
+
+def test_a_source_card_shows_the_passage_in_its_surrounding_text(corpus_assistant) -> None:
+    hit = next(h for h in corpus_assistant.search(QUESTION, k=5) if h.chunk.ordinal > 0)
+    doc = corpus_assistant.index.store.document(hit.chunk.doc_id)
+    before = doc.text[max(0, hit.chunk.start - 40) : hit.chunk.start]
+    answer = Answer("답 [1]", [Source(1, hit, ())])
+    html_ = cb.sources_html(answer, cb.document_surroundings(corpus_assistant))
+    assert "문서에서 앞뒤 내용 보기" in html_
+    assert html.escape(before.split("\n")[-1]) in html_
+    stale = hit.chunk.__class__(**{**hit.chunk.__dict__, "text": "바뀐 글"})
+    plain = cb.sources_html(
+        Answer("답 [1]", [Source(1, Hit(stale, 0.5), ())]),
+        cb.document_surroundings(corpus_assistant),
+    )
+    assert "앞뒤 내용" not in plain  # a changed document shows no misleading context
