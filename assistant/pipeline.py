@@ -121,10 +121,19 @@ class Ingestor:
             if count_chunks is not None:
                 count_chunks(sum(o.chunks for o in report.outcomes))
 
+        ids_in_batch: dict[str, Source] = {}
         for n, src in enumerate(sources):
             if progress:
                 progress(n, len(sources), src.doc_id)
             try:
+                if src.problem:
+                    raise IngestError(src.problem)
+                first = ids_in_batch.setdefault(src.doc_id, src)
+                if first is not src:
+                    raise IngestError(
+                        f"{src.doc_id}: another file of this batch has the same document id "
+                        f"({first.path}); add their common folder instead, or rename one"
+                    )
                 doc, _ = read_document(
                     src.path, src.doc_id, max_bytes=self.max_bytes, options=options
                 )

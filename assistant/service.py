@@ -203,7 +203,7 @@ class Assistant:
         self, paths: list[Path], *, sync: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         """Ingest files and folders; ``sync`` also removes documents whose files are gone."""
-        sources = collect_sources(paths)
+        sources = collect_sources(paths, allow_outside=self.settings.follow_outside_links)
         sync_ids = {s.doc_id for s in sources} if sync else None
         with self._write_lock:
             return self.ingestor.ingest(sources, sync_root_ids=sync_ids, progress=progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -48,10 +49,11 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Source:
-    """A file to ingest and the id it will have."""
+    """A file to ingest and the id it will have; ``problem`` says why it cannot be read."""
 
     path: Path
     doc_id: str
+    problem: str = ""
 
 
 def passage_text(title: str, text: str, context: str = "") -> str:
@@ -60,24 +62,46 @@ def passage_text(title: str, text: str, context: str = "") -> str:
     return "\n".join(part for part in (title, context, text) if part)
 
 
-def collect_sources(paths: Iterable[Path]) -> list[Source]:
+def collect_sources(paths: Iterable[Path], *, allow_outside: bool = False) -> list[Source]:
     """Expand folders recursively; ids are paths relative to the root (NFC-normalised).
 
     Every visible file in a folder is a source, so a file no loader reads is reported as
     failed rather than silently left out; hidden files and folders and Office lock files
-    (``~$name``) are skipped.
+    (``~$name``) are skipped. A symbolic link in a folder is followed only to a file inside
+    that folder (unless ``allow_outside``); other links are sources with a ``problem``.
     """
     out: list[Source] = []
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for sub in sorted(path.rglob("*")):
                 rel = sub.relative_to(path)
                 if _skipped(rel) or not (sub.is_file() or sub.is_symlink()):
                     continue
-                out.append(Source(sub, _nfc(rel.as_posix())))
+                doc_id = _nfc(rel.as_posix())
+                problem = _link_problem(sub, root, allow_outside) if sub.is_symlink() else ""
+                out.append(Source(sub, doc_id, problem=problem and f"{doc_id}: {problem}"))
         else:
             out.append(Source(path, _nfc(path.name)))
     return out
+
+
+def _link_problem(link: Path, root: Path, allow_outside: bool) -> str:
+    """Why a symbolic link inside an ingested folder is not followed, or "" when it is."""
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:
+        return "symbolic link loop (the link points back at itself)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link points back at itself)"
+        return f"broken symbolic link (its target {os.readlink(link)} is gone)"
+    if not allow_outside and not target.is_relative_to(root):
+        return (
+            f"symbolic link to {target}, outside the ingested folder — not followed "
+            "(set JARYO_FOLLOW_OUTSIDE_LINKS=true to allow it)"
+        )
+    return ""
 
 
 def _skipped(rel: Path) -> bool:

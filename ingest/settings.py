@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint.")
     llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM endpoint.")
     max_file_mb: float = Field(50.0, description="Largest file ingestion accepts, in MB.")
+    follow_outside_links: bool = Field(
+        False,
+        description="Follow symbolic links in an ingested folder to files outside that folder.",
+    )
     max_pages: int = Field(5000, ge=1, description="Most pages ingestion reads from one document.")
     ocr: bool = Field(
         True, description="Read pages without a text layer (scans, images) with Tesseract."
