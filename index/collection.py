@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.atomic import fsync_dir, is_stale_temp, temp_path
 from index.keyword import KeywordIndex
 from index.morph import MorphTokenizer
 from index.store import DocumentInfo, NewChunk, Store
 from index.swap import recover_interrupted_rebuild
-from index.vectors import DEFAULT_EF_SEARCH, VectorIndex, fsync_dir
+from index.vectors import DEFAULT_EF_SEARCH, VectorIndex
 from ingest.errors import IndexError_
 from ingest.records import Document, Hit
 from ingest.settings import RetrievalMode
@@ -42,7 +43,7 @@ class Manifest:
 
     def save(self, path: Path) -> None:
         """Write atomically: temporary file, fsync, rename, fsync the folder."""
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = temp_path(path)
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(asdict(self), fh, indent=2)
             fh.flush()
@@ -116,6 +117,8 @@ class Index:
         recover_interrupted_rebuild(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for leftover in folder.glob("*.tmp"):  # a save killed before its rename
+            if not is_stale_temp(leftover):
+                continue  # another process is writing it right now
             if leftover.is_dir():
                 shutil.rmtree(leftover)
             else:
@@ -305,6 +308,26 @@ class Index:
         """Delete documents."""
         self.apply(delete=doc_ids)
 
+    def refresh(self) -> bool:
+        """Reload FAISS and BM25 if another process committed a change since; True if it did.
+
+        One SQLite read per call, so every search can afford it: a running UI finds what a
+        `jaryo ingest` in another terminal added.
+        """
+        if self.store.generation() == self._generation:
+            return False
+        with self._lock:
+            generation = self.store.generation()
+            if generation == self._generation:
+                return False
+            logger.info(
+                "the store moved to generation %d in another process; reloading", generation
+            )
+            self._generation = generation
+            self._vectors = self._load_vectors()
+            self._keywords = self._build_keywords()
+        return True
+
     # -- search ----------------------------------------------------------------------------
 
     def search(
@@ -318,6 +341,7 @@ class Index:
         pool: int = 50,
     ) -> list[Hit]:
         """Top-k chunks for a query; ``query_vector`` is needed unless mode is bm25."""
+        self.refresh()
         with self._lock:
             vectors, keywords = self._vectors, self._keywords
             n = max(pool, k)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from index.atomic import temp_path
 from ingest.errors import IndexError_
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class KeywordIndex:
 
     def save(self, folder: Path) -> None:
         """Write to ``folder`` atomically: a temporary folder, fsync, rename (numpy + JSON only)."""
-        tmp = folder.with_name(folder.name + ".tmp")
+        tmp = temp_path(folder)
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
@@ -75,8 +76,13 @@ class KeywordIndex:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
         if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(tmp, folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not folder.is_dir():
+                raise
+            shutil.rmtree(tmp)  # another process saved the same generation first
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:

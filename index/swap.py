@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from index.vectors import fsync_dir
+from index.atomic import fsync_dir
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.atomic import fsync_dir, temp_path
 from ingest.errors import IndexError_
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: temporary file, fsync, rename, fsync the folder."""
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = temp_path(path)
         faiss.write_index(self._index, str(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
@@ -115,17 +116,3 @@ class VectorIndex:
         """HNSW's search breadth (None for an exact index)."""
         inner = faiss.downcast_index(self._index.index)
         return int(inner.hnsw.efSearch) if isinstance(inner, faiss.IndexHNSW) else None
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable (no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

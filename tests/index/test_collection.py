@@ -109,12 +109,24 @@ def test_a_bad_faiss_file_is_rebuilt_from_sqlite(
 
 
 def test_leftover_temporary_files_are_removed(filled: Index, open_index) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
     folder = filled.folder
     filled.close()
     (folder / "vectors-99.faiss.tmp").write_bytes(b"half written")
     (folder / "manifest.json.tmp").write_text("{")
-    again = open_index()
-    assert not list(folder.glob("*.tmp"))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    (folder / f"keywords-7.{gone}.tmp").mkdir()  # its writer has exited
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as writer:
+        live = folder / f"keywords-8.{writer.pid}.tmp"  # another process is writing it now
+        live.mkdir()
+        try:
+            again = open_index()
+            assert [p.name for p in folder.glob("*.tmp")] == [live.name]
+        finally:
+            writer.kill()
     _assert_in_step(again)
 
 
@@ -212,6 +224,21 @@ def test_another_writer_is_noticed(filled: Index, open_index, make_doc, put) -> 
     put(filled, [make_doc("mine.txt")])  # notices the foreign commit and reloads FAISS
     _assert_in_step(filled)
     assert {"from-other.txt", "mine.txt"} <= {d.doc_id for d in filled.documents()}
+
+
+def test_a_search_sees_what_another_process_committed(
+    filled: Index, open_index, make_doc, put, fake_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    doc = make_doc("from-other.txt", 7)
+    query = doc.text.split(".")[0]
+    other = open_index()
+    put(other, [doc], delete=["d2.txt"])
+    other.close()
+    hits = filled.search(query, fake_embedder.embed([query], kind="query")[0], k=3)
+    assert hits[0].chunk.doc_id == "from-other.txt"
+    assert "d2.txt" not in {h.chunk.doc_id for h in hits}
+    assert filled.check().problems == []
+    assert filled.refresh() is False  # nothing new since
 
 
 def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
