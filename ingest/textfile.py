@@ -157,12 +157,29 @@ _WS = re.compile(r"\s+")
 
 def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
+    text, encoding = decode_html(data, name)
+    return parse_html(name, text, encoding)
+
+
+def decode_html(data: bytes, name: str, charset: str | None = None) -> tuple[str, str]:
+    """Decode an HTML page: a BOM, then ``charset`` (the HTTP header's), then the page's
+    <meta> charset, each only if it fits the bytes; else detection as for text files."""
+    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        for label in (charset, _meta_charset(data)):
+            decoded = _decode_as(data, label)
+            if decoded is not None:
+                _check_is_text(decoded[0], name)
+                return decoded
+    return decode_text(data, name)
+
+
+def parse_html(name: str, text: str, encoding: str) -> Loaded:
+    """The main content of decoded HTML as lines: blocks are lines, a table row is one line
+    ``| a | b |``, and runs of lines that are wholly link text (menus, lists of other
+    articles, advertisements) are dropped when the page has other text."""
     from bs4 import BeautifulSoup
 
-    declared = _declared_html(data)
-    if declared is not None:
-        _check_is_text(declared[0], name)
-    text, encoding = declared or decode_text(data, name)
+    text = _unescape_json_string(text.replace(_LINK_START, "").replace(_LINK_END, ""))
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as exc:  # parser failures on hostile input become one readable error
@@ -184,30 +201,102 @@ def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
     for string in root.find_all(string=True):
         if string.find_parent("pre") is None:
             string.replace_with(_WS.sub(" ", str(string)))
+    for link in root.find_all("a", href=True):
+        link.insert(0, _LINK_START)
+        link.append(_LINK_END)
+    for table in root.find_all("table"):
+        if table.find("table") is None:  # tables holding tables are page layout
+            _table_rows(table)
     for br in root.find_all("br"):
         br.replace_with("\n")
     for tag in root.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")
         tag.insert_after("\n")
-    return Loaded(root.get_text(), "html", title=title, meta=meta)
+    lines, links = _drop_link_runs(root.get_text().split("\n"))
+    if links:
+        meta["link_lines_dropped"] = links
+    return Loaded("\n".join(lines), "html", title=title, meta=meta)
+
+
+# Link text is marked while the page is flattened, to find the lines that are only links.
+_LINK_START, _LINK_END = "\ue000", "\ue001"
+_LINK_TEXT = re.compile(f"{_LINK_START}[^{_LINK_END}]*{_LINK_END}?")
+_SHORTEST_LINK_RUN = 3  # two link lines ("구독", "제보") can end an article; menus are longer
+
+
+def _drop_link_runs(lines: list[str]) -> tuple[list[str], int]:
+    """Drop runs of at least three non-blank lines made only of link text (blank lines
+    inside a run do not end it), unless nothing else would be left."""
+    only_link = [
+        bool(line.strip()) and not re.search(r"\w", _LINK_TEXT.sub("", line)) for line in lines
+    ]
+    drop: set[int] = set()
+    run: list[int] = []
+    for n, line in enumerate([*lines, "end"]):
+        if n < len(lines) and only_link[n]:
+            run.append(n)
+        elif n == len(lines) or line.strip():
+            if len(run) >= _SHORTEST_LINK_RUN:
+                drop.update(run)
+            run = []
+    kept = [_strip_marks(line) for n, line in enumerate(lines) if n not in drop]
+    if drop and not any(line.strip() for line in kept):
+        return [_strip_marks(line) for line in lines], 0
+    return kept, len(drop)
+
+
+def _strip_marks(line: str) -> str:
+    return line.replace(_LINK_START, "").replace(_LINK_END, "")
+
+
+def _table_rows(table: Any) -> None:
+    """Replace a data table by its rows, one line each: ``| cell | cell |``. A table whose
+    rows have at most one non-empty cell is a layout box: its cells stay plain lines."""
+    rows = []
+    for tr in table.find_all("tr"):
+        cells = [
+            _WS.sub(" ", cell.get_text(" ")).strip().replace("|", "/")
+            for cell in tr.find_all(["td", "th"], recursive=False)
+        ]
+        rows.append(cells)
+    if max((sum(1 for c in r if _strip_marks(c).strip()) for r in rows), default=0) < 2:
+        return
+    lines = [f"| {' | '.join(r)} |" for r in rows if any(_strip_marks(c).strip() for c in r)]
+    table.replace_with("\n" + "\n".join(lines) + "\n")
+
+
+# A page saved as a JSON string: its attributes read class=\"x\" and its text has \n escapes.
+_ESCAPED_ATTRIBUTE = re.compile(r'<[a-zA-Z][^<>]*?=\\"')
+_PLAIN_ATTRIBUTE = re.compile(r'<[a-zA-Z][^<>]*?=["\']')
+_JSON_ESCAPE = re.compile(r'\\([nrt"/\\])')
+
+
+def _unescape_json_string(text: str) -> str:
+    if not _ESCAPED_ATTRIBUTE.search(text) or _PLAIN_ATTRIBUTE.search(text):
+        return text
+    escapes = {"n": "\n", "r": "\n", "t": "\t", '"': '"', "/": "/", "\\": "\\"}
+    return _JSON_ESCAPE.sub(lambda m: escapes[m[1]], text)
 
 
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
-def _declared_html(data: bytes) -> tuple[str, str] | None:
-    """Decode with the charset the page declares, if it declares one that fits its bytes."""
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return None  # a BOM outranks a declaration
+def _meta_charset(data: bytes) -> str | None:
     match = _CHARSET.search(data[:4096])
-    if match is None:
+    return match[1].decode("ascii") if match else None
+
+
+_CHARSET_ALIASES = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}
+
+
+def _decode_as(data: bytes, label: str | None) -> tuple[str, str] | None:
+    """``data`` decoded with the named charset, or None if it is unknown or does not fit."""
+    if not label:
         return None
-    declared = match[1].decode("ascii").lower()
-    declared = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}.get(
-        declared, declared
-    )
+    codec = label.strip().strip("\"'").lower()
+    codec = _CHARSET_ALIASES.get(codec, codec)
     try:
-        return data.decode(declared), declared
+        return data.decode(codec), codec
     except (LookupError, UnicodeDecodeError):
         return None
 
