@@ -112,6 +112,14 @@ def build_app(assistant: Any) -> Any:
                             elem_id="upload",
                         )
                         add = gr.Button("색인에 추가", variant="primary", elem_id="add-docs")
+                        with gr.Row(equal_height=True):
+                            url_box = gr.Textbox(
+                                label="웹 주소",
+                                placeholder="https://… 기사나 PDF의 주소",
+                                scale=4,
+                                elem_id="web-url",
+                            )
+                            add_url = gr.Button("가져오기", scale=1, elem_id="add-url")
                     with gr.Column(scale=3):
                         upload_status = gr.Markdown(elem_id="upload-status")
                         outcomes = gr.Dataframe(
@@ -189,6 +197,26 @@ def build_app(assistant: Any) -> Any:
             )
 
         add.click(on_upload, [files], [outcomes, upload_status, docs, pick, files, chatbot])
+
+        def on_url(url, progress=gr.Progress()):  # noqa: B008
+            result = cb.add_url(assistant, url, progress=progress)
+            rows, choices = refreshed()
+            kept = url if result.failed else ""  # a failed address stays, to be corrected
+            return (
+                result.outcomes,
+                result.summary,
+                rows,
+                choices,
+                kept,
+                gr.Chatbot(examples=examples()),
+            )
+
+        url_io: dict[str, Any] = {
+            "inputs": [url_box],
+            "outputs": [outcomes, upload_status, docs, pick, url_box, chatbot],
+        }
+        add_url.click(on_url, **url_io)
+        url_box.submit(on_url, **url_io)
 
         def ask_delete(doc_id):
             return cb.delete_prompt(assistant, doc_id), gr.Group(visible=True)

@@ -53,18 +53,42 @@ def _assistant(ctx: click.Context, **overrides: Any):  # type: ignore[no-untyped
     return build_assistant(_settings(ctx, **overrides))
 
 
+class _Details:
+    """Passes a loader's page lines and the chunk counts on to ``progress``, but not the
+    ingestor's per-file lines: the command already named the address it fetches."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.chunks = getattr(progress, "chunks", None)
+        self.detail = getattr(progress, "detail", None)
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        pass
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.option("--sync", is_flag=True, help="Also remove documents whose files are gone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], sync: bool, as_json: bool) -> None:
-    """Add or update documents (files or folders)."""
+def ingest(ctx: click.Context, paths: tuple[str, ...], sync: bool, as_json: bool) -> None:
+    """Add or update documents: files, folders, or web addresses (http:// or https://)."""
+    from ingest.reader import IngestReport
     from ingest.report import print_report, progress_bar, report_json
+    from ingest.web import is_url
 
     assistant = _assistant(ctx)
+    urls = [p for p in paths if is_url(p)]
+    files = [Path(p) for p in paths if not is_url(p)]
+    report = IngestReport()
     with progress_bar() as progress:
-        report = assistant.ingest(list(paths), sync=sync, progress=progress)
+        if files:
+            report = assistant.ingest(files, sync=sync, progress=progress)
+        for n, url in enumerate(urls):
+            progress(n, len(urls), url)  # before the fetch, which may take a while
+            fetched = assistant.add_url(url, progress=_Details(progress))
+            report.outcomes += fetched.outcomes
+            report.seconds += fetched.seconds
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:

@@ -134,8 +134,11 @@ class Ingestor:
                         f"{src.doc_id}: another file of this batch has the same document id "
                         f"({first.path}); add their common folder instead, or rename one"
                     )
-                doc, _ = read_document(
-                    src.path, src.doc_id, max_bytes=self.max_bytes, options=options
+                doc = (
+                    src.document
+                    or read_document(
+                        src.path, src.doc_id, max_bytes=self.max_bytes, options=options
+                    )[0]
                 )
                 old_hash = self.index.store.document_hash(doc.doc_id)
                 if old_hash == doc.content_hash:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,17 @@ from index.collection import Index
 from index.embedder import Embedder
 from index.store import DocumentInfo
 from ingest.errors import AnswerError, AssistantError, IngestError
-from ingest.reader import IngestReport, Progress, Source, collect_sources
+from ingest.reader import (
+    FileOutcome,
+    IngestReport,
+    Progress,
+    Source,
+    collect_sources,
+    document_from_loaded,
+)
 from ingest.records import Hit
 from ingest.settings import RetrievalMode, Settings
+from ingest.web import fetch, is_url, load_fetched, normalize_url, snapshot_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -202,9 +212,13 @@ class Assistant:
     def ingest(
         self, paths: list[Path], *, sync: bool = False, progress: Progress | None = None
     ) -> IngestReport:
-        """Ingest files and folders; ``sync`` also removes documents whose files are gone."""
+        """Ingest files and folders; ``sync`` also removes documents whose files are gone
+        (web pages, which have no file, are kept)."""
         sources = collect_sources(paths, allow_outside=self.settings.follow_outside_links)
-        sync_ids = {s.doc_id for s in sources} if sync else None
+        sync_ids = None
+        if sync:
+            sync_ids = {s.doc_id for s in sources}
+            sync_ids |= {d.doc_id for d in self.documents() if is_url(d.doc_id)}
         with self._write_lock:
             return self.ingestor.ingest(sources, sync_root_ids=sync_ids, progress=progress)
 
@@ -216,8 +230,6 @@ class Assistant:
         ``files`` holds (original file name, temporary path) pairs; the original name becomes
         the document id but is never used as a path.
         """
-        uploads = self.settings.uploads_dir
-        uploads.mkdir(parents=True, exist_ok=True)
         sources: list[Source] = []
         rejected = IngestReport()
         limit = int(self.settings.max_file_mb * 1_000_000)
@@ -234,20 +246,53 @@ class Assistant:
             except OSError as exc:
                 raise IngestError(f"{safe_name}: cannot read the upload ({exc})") from exc
             except IngestError as exc:
-                from ingest.reader import FileOutcome
-
                 rejected.outcomes.append(FileOutcome(safe_name, "failed", reason=str(exc)))
                 continue
-            digest = hashlib.sha256(data).hexdigest()
-            stored = uploads / f"{digest}{Path(safe_name).suffix.lower()}"
-            if not stored.exists():
-                part = stored.with_name(stored.name + ".part")
-                part.write_bytes(data)
-                part.replace(stored)
-            sources.append(Source(stored, safe_name))
+            sources.append(Source(self._store_upload(data, Path(safe_name).suffix), safe_name))
         with self._write_lock:
             report = self.ingestor.ingest(sources, progress=progress)
         report.outcomes = rejected.outcomes + report.outcomes
+        return report
+
+    def _store_upload(self, data: bytes, suffix: str) -> Path:
+        """Keep ``data`` in the uploads folder under its content hash (written atomically)."""
+        uploads = self.settings.uploads_dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        stored = uploads / f"{hashlib.sha256(data).hexdigest()}{suffix.lower()}"
+        if not stored.exists():
+            part = stored.with_name(stored.name + ".part")
+            part.write_bytes(data)
+            part.replace(stored)
+        return stored
+
+    def add_url(self, url: str, *, progress: Progress | None = None) -> IngestReport:
+        """Fetch a web page (HTML, PDF or plain text) by address and ingest it.
+
+        The normalised address is the document id, so adding it again updates the document
+        (or reports it unchanged); the fetched bytes are kept in the uploads folder like an
+        upload, and the document's meta names the address, the fetch time and the snapshot.
+        """
+        started = time.perf_counter()
+        try:
+            doc_id = normalize_url(url)
+            fetched = fetch(
+                doc_id,
+                max_bytes=int(self.settings.web_max_mb * 1_000_000),
+                timeout=self.settings.web_timeout,
+                allow_private=self.settings.web_allow_private,
+            )
+            detail = getattr(progress, "detail", None)
+            loaded = load_fetched(fetched, replace(self.ingestor.load_options, progress=detail))
+            stored = self._store_upload(fetched.data, snapshot_suffix(fetched))
+            loaded = replace(loaded, meta={**loaded.meta, "snapshot": stored.name})
+            doc = document_from_loaded(doc_id, loaded, fetched.data, source=doc_id)
+        except IngestError as exc:
+            logger.info("failed: %s", exc)
+            failed = FileOutcome(url.strip(), "failed", reason=str(exc))
+            return IngestReport([failed], time.perf_counter() - started)
+        with self._write_lock:
+            report = self.ingestor.ingest([Source(stored, doc_id, document=doc)], progress=progress)
+        report.seconds = time.perf_counter() - started
         return report
 
     def remove(self, doc_ids: list[str]) -> None:

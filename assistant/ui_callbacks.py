@@ -256,6 +256,7 @@ class UploadResult:
 
     outcomes: Rows
     summary: str
+    failed: int = 0
 
 
 def _reason(outcome: FileOutcome) -> str:
@@ -313,13 +314,43 @@ def upload(
         raise _ui_error(str(exc)) from exc
     if progress is not None:
         progress((len(files), len(files)), desc="완료")
+    result = _result(report, f"{len(report.outcomes)}개 파일 처리")
+    logger.info("upload: %s", result.summary)
+    return result
+
+
+def _result(report: Any, head: str) -> UploadResult:
     tally = Counter(o.status for o in report.outcomes)
     counts = [f"{STATUS_LABELS.get(s, s)} {n}" for s, n in tally.items()]
-    summary = (
-        f"**{len(report.outcomes)}개 파일 처리** — {' · '.join(counts)} ({report.seconds:.1f}초)"
-    )
-    logger.info("upload: %s", summary)
-    return UploadResult(outcome_rows(report.outcomes), summary)
+    summary = f"**{head}** — {' · '.join(counts)} ({report.seconds:.1f}초)"
+    return UploadResult(outcome_rows(report.outcomes), summary, tally["failed"])
+
+
+def add_url(
+    assistant: Any, url: str | None, progress: Callable[..., Any] | None = None
+) -> UploadResult:
+    """Fetch a web page by address and ingest it; the outcome is shown like an upload's.
+
+    An address typed without ``http://`` or ``https://`` gets ``https://``, as in a browser.
+    """
+    url = (url or "").strip()
+    if not url:
+        raise _ui_error("가져올 웹 주소를 먼저 입력하세요.")
+    if "://" not in url:
+        url = "https://" + url
+    if progress is not None:
+        progress((0, 1), desc=f"{url} 가져오는 중")
+    tracker = _UploadProgress(progress)  # a fetched PDF's pages (OCR) are shown as uploads' are
+    tracker.total, tracker.name = 1, url
+    try:
+        report = assistant.add_url(url, progress=tracker)
+    except AssistantError as exc:
+        raise _ui_error(str(exc)) from exc
+    if progress is not None:
+        progress((1, 1), desc="완료")
+    result = _result(report, "웹 주소 1개 처리")
+    logger.info("web page %s: %s", url, result.summary)
+    return result
 
 
 def _find(assistant: Any, doc_id: str | None) -> Any:
@@ -359,6 +390,7 @@ __all__ = [
     "OUTCOME_HEADERS",
     "UPLOAD_TYPES",
     "UploadResult",
+    "add_url",
     "answer_markdown",
     "delete",
     "delete_prompt",

@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 from bench.common import machine_line  # noqa: E402
 from ingest.clean import clean_document  # noqa: E402
+from ingest.records import LoadOptions  # noqa: E402
 from ingest.textfile import _unescape_json_string, decode_text, load_html  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -68,7 +69,7 @@ def norm(text: str) -> str:
 
 def ours(name: str, data: bytes) -> str:
     """The project's own loader (BeautifulSoup + lxml)."""
-    return load_html(name, data).text
+    return load_html(name, data, LoadOptions()).text
 
 
 def trafilatura_variant(**options: object) -> Callable[[str, bytes], str]:

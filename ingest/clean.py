@@ -88,7 +88,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
     ("photo caption", re.compile(rf"[.)]\s+(?:사진\s?=\s?)?[^.。]{{0,30}}?{_CREDITS}$"), 250),
     ("photo caption", re.compile(rf"^(?:사진\s?=\s?)?\S{{0,15}}\s?{_CREDITS}$"), 25),
     # a few words and a bracketed credit: "월가 [사진=로이터 뉴스핌]"
-    ("photo caption", re.compile(r"^.{0,20}\[\s?(?:사진|그래픽|자료|영상)\s?=\s?[^\]]{1,25}\]$"), 50),
+    ("photo caption", re.compile(r"^.{0,20}\[ ?(?:사진|그래픽|자료|영상) ?= ?[^\]]{1,25}\]$"), 50),
 ]
 
 _FOOTER_REASONS = {"copyright", "registration footer"}

@@ -16,7 +16,7 @@ from ingest.clean import clean_document
 from ingest.errors import IngestError
 from ingest.layout import split_pages
 from ingest.loaders import load_bytes, supported, unsupported_error
-from ingest.records import Document, LoadOptions
+from ingest.records import Document, Loaded, LoadOptions
 from ingest.titles import choose_title
 
 logger = logging.getLogger(__name__)
@@ -49,11 +49,13 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Source:
-    """A file to ingest and the id it will have; ``problem`` says why it cannot be read."""
+    """A file to ingest and the id it will have; ``problem`` says why it cannot be read;
+    ``document`` is one already loaded (a fetched web page, whose snapshot is ``path``)."""
 
     path: Path
     doc_id: str
     problem: str = ""
+    document: Document | None = None
 
 
 def passage_text(title: str, text: str, context: str = "") -> str:
@@ -150,7 +152,14 @@ def document_from_bytes(
         raise IngestError(f"{doc_id}: file is empty (0 bytes)")
     if not data.strip():
         raise IngestError(f"{doc_id}: file contains only whitespace")
-    loaded = load_bytes(doc_id, data, options)
+    return document_from_loaded(doc_id, load_bytes(doc_id, data, options), data)
+
+
+def document_from_loaded(
+    doc_id: str, loaded: Loaded, data: bytes, *, source: str | None = None
+) -> Document:
+    """Clean a loaded file into a Document; ``source`` (default: the file name) is shown to
+    users and names the document in the evaluation."""
     cleaned = clean_document(loaded.text)
     if not cleaned.text.strip():
         if cleaned.dropped:
@@ -167,7 +176,7 @@ def document_from_bytes(
         doc_id=doc_id,
         text=text,
         title=title,
-        source=Path(doc_id).name,
+        source=source or Path(doc_id).name,
         format=loaded.format,
         content_hash=hashlib.sha256(data).hexdigest(),
         size=len(data),

@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     )
     ocr_languages: str = Field("kor+eng", description="Tesseract languages for OCR.")
     ocr_page_timeout: float = Field(60.0, gt=0, description="Seconds OCR may spend on one page.")
+    web_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a web page fetched by address may take, redirects and download "
+        "included.",
+    )
+    web_max_mb: float = Field(
+        50.0, gt=0, description="Largest web page or PDF fetched by address, in MB."
+    )
+    web_allow_private: bool = Field(
+        False,
+        description="Allow fetching addresses on this machine or the local network (loopback, "
+        "private, link-local); off so that the UI cannot be used to reach internal services.",
+    )
     host: str = Field("127.0.0.1", description="Address the UI binds to.")
     port: int = Field(7860, description="Port the UI listens on.")
     auth_user: str | None = Field(None, description="UI login user (with auth_password).")

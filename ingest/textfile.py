@@ -18,12 +18,24 @@ _MAX_CONTROL_RATIO = 0.02
 _ISO2022KR_DESIGNATOR = b"\x1b$)C"
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Decode text bytes and name the encoding: UTF-8 (± BOM), UTF-16, ISO-2022-KR, CP949/EUC-KR.
+def decode_text(data: bytes, name: str, *, charset: str | None = None) -> tuple[str, str]:
+    """Decode text bytes and name the encoding: UTF-8 (± BOM), UTF-16, ISO-2022-KR, CP949/EUC-KR;
+    a declared ``charset`` (an HTTP header's) is used when there is no BOM and it fits.
 
     Raises IngestError when the bytes are not text (NUL bytes, many control characters).
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    declared = None
+    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        declared = _decode_as(data, charset)
+    if declared is not None and declared[1] in _WESTERN and not data.isascii():
+        # servers and editors label Korean pages ISO-8859-1 by default; such bytes always
+        # "fit" a single-byte charset, so UTF-8 or mostly-Hangul CP949 outranks the label
+        guessed = _guess(data, name)
+        if guessed[1] in ("utf-8", "cp949"):
+            declared = guessed
+    if declared is not None:
+        text, encoding = declared
+    elif data.startswith(b"\xef\xbb\xbf"):
         text, encoding = _strict(data[3:], "utf-8", name), "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text, encoding = _strict(data, "utf-16", name), "utf-16"
@@ -164,13 +176,9 @@ def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
 def decode_html(data: bytes, name: str, charset: str | None = None) -> tuple[str, str]:
     """Decode an HTML page: a BOM, then ``charset`` (the HTTP header's), then the page's
     <meta> charset, each only if it fits the bytes; else detection as for text files."""
-    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        for label in (charset, _meta_charset(data)):
-            decoded = _decode_as(data, label)
-            if decoded is not None:
-                _check_is_text(decoded[0], name)
-                return decoded
-    return decode_text(data, name)
+    if _decode_as(data, charset) is None:
+        charset = _meta_charset(data)
+    return decode_text(data, name, charset=charset)
 
 
 def parse_html(name: str, text: str, encoding: str) -> Loaded:
@@ -286,6 +294,7 @@ def _meta_charset(data: bytes) -> str | None:
     return match[1].decode("ascii") if match else None
 
 
+_WESTERN = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "windows-1252", "cp1252"}
 _CHARSET_ALIASES = {"euc-kr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949"}
 
 

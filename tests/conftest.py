@@ -105,3 +105,94 @@ def seed_assistant(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     report = assistant.ingest([CORPUS])
     assert report.count("added") == 4, report
     return assistant
+
+
+REALDOCS = ROOT.parent / "shared" / "realdocs"
+_TYPES = {".html": "text/html", ".pdf": "application/pdf", ".txt": "text/plain"}
+
+
+class PageServer:
+    """A local HTTP server (127.0.0.1, a free port, a thread) serving the real files of
+    ``../shared/realdocs`` by path (``/html/news-naver.html``) with their media type and no
+    charset, plus routes a test sets with :meth:`route`."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
+        self.stopping = threading.Event()
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                status, headers, body, delay = server.respond(self.path)
+                if delay:
+                    server.stopping.wait(delay)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        """The address of ``path`` on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(
+        self,
+        path: str,
+        body: bytes = b"",
+        *,
+        status: int = 200,
+        content_type: str | None = "text/html",
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        length: bool = True,
+    ) -> str:
+        """Serve ``body`` at ``path`` (``length=False`` leaves out Content-Length, so the body
+        ends when the connection closes); returns the address."""
+        head = dict(headers or {})
+        if content_type is not None:
+            head.setdefault("Content-Type", content_type)
+        if length:
+            head.setdefault("Content-Length", str(len(body)))
+        self.routes[path] = (status, head, body, delay)
+        return self.url(path)
+
+    def respond(self, path: str) -> tuple[int, dict[str, str], bytes, float]:
+        if path in self.routes:
+            return self.routes[path]
+        file = (REALDOCS / path.lstrip("/")).resolve()
+        if file.is_relative_to(REALDOCS.resolve()) and file.is_file():
+            data = file.read_bytes()
+            head = {"Content-Type": _TYPES[file.suffix], "Content-Length": str(len(data))}
+            return 200, head, data, 0.0
+        return 404, {"Content-Length": "0"}, b"", 0.0
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def page_server():
+    """The real pages of ../shared/realdocs over HTTP on 127.0.0.1 (see PageServer)."""
+    server = PageServer()
+    yield server
+    server.close()
