@@ -253,3 +253,75 @@ def test_link_lists_are_dropped_but_a_page_of_links_is_kept() -> None:
         "links.html", f"<body><ul>{menu}</ul></body>".encode(), LoadOptions()
     ).text
     assert next(line for line in only_links.splitlines() if line.strip()) == "메뉴 0"
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_host_name(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import datetime as dt
+    import http.server
+    import ssl
+    import threading
+
+    import httpx
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"<p>Host: {self.headers['Host']}</p>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}).start()
+    port = server.server_address[1]
+    try:
+        with pytest.raises(IngestError, match=r"its TLS certificate is not valid"):
+            fetch(f"https://localhost:{port}/")  # a self-signed certificate is not trusted
+        trusted = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        client = httpx.Client
+        monkeypatch.setattr(httpx, "Client", lambda **kw: client(verify=trusted, **kw))
+        fetched = fetch(f"https://localhost:{port}/")
+        assert fetched.data == f"<p>Host: localhost:{port}</p>".encode()
+        with pytest.raises(IngestError, match=r"its TLS certificate is not valid"):
+            fetch(f"https://127.0.0.1:{port}/")  # the certificate names localhost only
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -265,6 +265,45 @@ def test_corrupt_pdf_fails_with_reason_and_the_rest_is_ingested(page, tmp_path: 
     assert bad.name not in docs
 
 
+# -- 3b. a web page by address ---------------------------------------------------------------
+
+
+def test_web_address_is_fetched_and_cited(
+    page, live: Live, page_server, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setattr(
+        live.assistant,
+        "settings",
+        live.assistant.settings.model_copy(update={"web_allow_private": True}),
+    )
+    url = page_server.url("/html/newspim_1.html")
+    open_tab(page, "문서")
+    page.fill("#web-url textarea", url)
+    page.click("#add-url")
+    page.locator("#upload-status").get_by_text("웹 주소 1개 처리").wait_for(
+        timeout=ANSWER_TIMEOUT_MS
+    )
+    assert re.search(rf"{re.escape(url)}\s+추가됨\s+[1-9]", page.locator("#outcomes").inner_text())
+    page.wait_for_function(
+        "(url) => document.querySelector('#documents').innerText.includes(url)", arg=url
+    )
+    assert page.locator("#web-url textarea").input_value() == ""
+    shot(page, tmp_path, "3b-web-page-added")
+
+    page.fill("#web-url textarea", page_server.url("/nothing.html"))
+    page.press("#web-url textarea", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#outcomes').innerText.includes('the server answered HTTP 404')"
+    )
+    assert page.locator("#web-url textarea").input_value().endswith("/nothing.html")  # kept to fix
+
+    open_tab(page, "대화")
+    ask(page, "CNBC에 따르면 어닝 경고를 내놓은 S&P500 기업은 몇 개인가?")
+    assert url in page.locator("#sources .source-meta").first.inner_text()
+    assert "150여개" in last_answer(page)
+    shot(page, tmp_path, "3c-web-page-cited")
+
+
 # -- 4. a follow-up question -----------------------------------------------------------------
 
 
