@@ -273,6 +273,7 @@ class Assistant:
         upload, and the document's meta names the address, the fetch time and the snapshot.
         """
         started = time.perf_counter()
+        doc_id = url.strip()
         try:
             doc_id = normalize_url(url)
             fetched = fetch(
@@ -288,7 +289,7 @@ class Assistant:
             doc = document_from_loaded(doc_id, loaded, fetched.data, source=doc_id)
         except IngestError as exc:
             logger.info("failed: %s", exc)
-            failed = FileOutcome(url.strip(), "failed", reason=str(exc))
+            failed = FileOutcome(doc_id, "failed", reason=str(exc))
             return IngestReport([failed], time.perf_counter() - started)
         with self._write_lock:
             report = self.ingestor.ingest([Source(stored, doc_id, document=doc)], progress=progress)

@@ -146,7 +146,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> F
                 try:
                     location = response.headers.get("location")
                     if response.is_redirect and location:
-                        target = current.join(location)
+                        target = current.join(location).copy_with(fragment=None)
                         if target.scheme not in _DEFAULT_PORTS:
                             raise IngestError(f"{shown}: redirected to a non-web address {target}")
                         logger.info("%s: redirected to %s", shown, target)
@@ -155,6 +155,8 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> F
                     return _read(response, shown, str(current), max_bytes, deadline, timeout)
                 finally:
                     response.close()
+            except httpx.InvalidURL as exc:  # a malformed Location header
+                raise IngestError(f"{shown}: redirected to an invalid address ({exc})") from exc
             except httpx.TimeoutException as exc:
                 raise IngestError(f"{shown}: no complete answer within {timeout:g} s") from exc
             except httpx.HTTPError as exc:

@@ -103,8 +103,9 @@ def test_cli_ingests_files_and_addresses_together(
     args = ["--data-dir", str(settings.data_dir), "--model", "fake-bigram"]
     result = CliRunner().invoke(main, [*args, "ingest", "--json", str(note), url])
     assert result.exit_code == 0, result.output
-    files = {f["doc_id"]: f["status"] for f in json.loads(result.output)["files"]}
+    files = {f["doc_id"]: f["status"] for f in json.loads(result.stdout)["files"]}
     assert files == {"note.txt": "added", url: "added"}
+    assert f"[1/1] {url}" in result.stderr  # progress names the address before fetching it
 
     result = CliRunner().invoke(main, [*args, "docs"])
     assert url in result.output

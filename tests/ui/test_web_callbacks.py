@@ -42,9 +42,9 @@ def test_an_address_is_fetched_and_shown_like_an_upload(web_assistant, page_serv
 
 def test_a_failed_address_names_the_reason(web_assistant, page_server) -> None:
     url = page_server.route("/photo.png", b"\x89PNG....", content_type="image/png")
-    result = cb.add_url(web_assistant, url)
+    result = cb.add_url(web_assistant, url + "#top")
     [row] = result.outcomes
-    assert row[1] == "실패"
+    assert row[:2] == [url, "실패"]
     assert row[3].startswith("unsupported content type 'image/png'")  # the row names the URL
     assert result.failed == 1
     assert "실패 1" in result.summary
