@@ -16,40 +16,32 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from assistant.errors import IngestError
-from ingest.hwptext import TextBuilder
-from ingest.sandbox import BudgetExceeded, Refused, run_bounded
-from ingest.textfile import Loaded
+from ingest.errors import IngestError
+from ingest.hwpload import OLE_MAGIC, parse_in_worker
+from ingest.hwpx import load_hwpx
+from ingest.records import Loaded, LoadOptions
+from ingest.sandbox import Refused
 
 logger = logging.getLogger(__name__)
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HWP3_SIGNATURE = b"HWP Document File V3"
 _HWP3_PASSWORD_AT = 30 + 96  # HWP 3.0: document info follows the signature; word 48 = password
 _SAVE_AS = "open it in Hangul and save it as HWPX (.hwpx) or PDF, then add that file"
 _LINE_SEG_SIZE = 36
 _BREAK_PAGE = 0x04  # PARA_HEADER break type: explicit page break
 _COLUMN_DEF = b"cold"[::-1]  # column definition control (ids are stored byte-reversed)
-TASK = "ingest.hwp:extract_hwp5"
+TASK = "ingest.hwp:extract_hwp5"  # the worker imports this module by name
 
 
-def load_hwp(name: str, data: bytes, options: Any = None) -> Loaded:
+def load_hwp(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """A legacy .hwp document's text; an HWPX saved under the old extension is read as HWPX."""
     if data.startswith(b"PK"):
-        from ingest.hwpx import load_hwpx
-
         return load_hwpx(name, data, options)
     if data.startswith(HWP3_SIGNATURE):
         raise IngestError(f"{name}: {hwp3_reason(data)}")
     if not data.startswith(OLE_MAGIC):
         raise IngestError(f"{name}: not an HWP document (no HWP 5.0 or HWPX file signature)")
-    try:
-        result = run_bounded(TASK, data)
-    except BudgetExceeded as exc:
-        raise IngestError(f"{name}: HWP parsing stopped: {exc} — the file may be damaged") from exc
-    except Refused as exc:
-        raise IngestError(f"{name}: {refusal_message(exc, 'HWP')}") from exc
-    return loaded_from_result(name, result, "hwp")
+    return parse_in_worker(name, TASK, data, "hwp")
 
 
 def hwp3_reason(data: bytes) -> str:
@@ -57,44 +49,6 @@ def hwp3_reason(data: bytes) -> str:
     locked = data[_HWP3_PASSWORD_AT : _HWP3_PASSWORD_AT + 2] not in (b"", b"\x00\x00")
     what = "a password-protected HWP 3.0 document" if locked else "an HWP 3.0 document"
     return f"{what} — HWP 3.0 (Hangul 97 and older) is not supported; {_SAVE_AS}"
-
-
-def refusal_message(exc: Refused, fmt: str) -> str:
-    """The user's message for a worker's refusal of an HWP 5.0 or HWPX document."""
-    if exc.kind == "password":
-        what = "password-protected HWP 5.0" if fmt == "HWP" else f"password-protected/encrypted {fmt}"
-        return f"{what} document — remove the password in Hangul and add it again"
-    if exc.kind == "drm":
-        return f"DRM-protected {fmt} document — it can only be opened with its DRM software"
-    if exc.kind == "distribution":
-        return f"distribution (배포용) {fmt} document that cannot be decrypted ({exc.detail})"
-    if exc.kind == "not_hwp":
-        return f"not an {fmt} document ({exc.detail}) — is it another format renamed?"
-    return f"corrupt or unreadable {fmt} document ({exc.detail})"
-
-
-def loaded_from_result(name: str, result: dict[str, Any], fmt: str) -> Loaded:
-    """Turn a worker's result into a Loaded, or the "no text" error that fits."""
-    text: str = result["text"]
-    stats: dict[str, int] = result["stats"]
-    if not stats.get("text_chars"):
-        raise IngestError(f"{name}: {_empty_reason(fmt.upper(), stats)}")
-    meta: dict[str, Any] = dict(result.get("meta", {}))
-    meta.update({k: v for k, v in stats.items() if k in ("tables", "notes", "headers_footers")})
-    meta = {k: v for k, v in meta.items() if v}
-    if "\f" in text:
-        meta["pages"] = text.count("\f") + 1
-    return Loaded(text, fmt, title=result.get("title") or None, meta=meta)
-
-
-def _empty_reason(fmt: str, stats: dict[str, int]) -> str:
-    if stats.get("charts"):
-        return f"{fmt} document holds only a chart, no text"
-    if stats.get("images"):
-        return f"{fmt} document holds only images, no text (scanned?) — run OCR first"
-    if stats.get("tables"):
-        return f"{fmt} document holds only empty tables, no text"
-    return f"{fmt} document has no text"
 
 
 # -- inside the worker -------------------------------------------------------------------------
@@ -113,6 +67,8 @@ def extract_hwp5(data: bytes) -> dict[str, Any]:
     from hwp2md.hwp5.reader import BinDataStore, read_hwp5_package
     from hwp2md.hwp5.records import iter_records
 
+    from ingest.hwptext import PageTracker, TextBuilder
+
     try:
         pkg = read_hwp5_package(data)
     except EncryptedDocumentError as exc:
@@ -127,11 +83,11 @@ def extract_hwp5(data: bytes) -> dict[str, Any]:
     ctx = ReadContext()
     store = BinDataStore(docinfo, pkg.bin_data, compressed=pkg.header.compressed, skips=ctx.skips)
     sections = [list(iter_records(s)) for s in pkg.sections]
-    pages = _PageTracker(enabled=not any(_multi_column(recs) for recs in sections))
+    pages = PageTracker(enabled=not any(_multi_column(recs) for recs in sections))
     out = TextBuilder()
     for recs in sections:
         for chunk in _top_paragraphs(recs):
-            before, inside = pages.breaks(chunk)
+            before, inside = pages.breaks(*_line_tops(chunk))
             for _ in range(before):
                 out.page_break()
             for running in _running_parts(chunk):
@@ -190,32 +146,16 @@ def _multi_column(recs: Sequence[Any]) -> bool:
     return False
 
 
-class _PageTracker:
-    """Page starts from the line layout Hangul saves with each top-level paragraph: a line
-    whose vertical position is above the previous line's is on a new page."""
+def _line_tops(chunk: Sequence[Any]) -> tuple[bool, list[int]]:
+    """A top-level paragraph's explicit page break flag and its lines' vertical positions."""
+    from hwp2md.hwp5.records import HWPTAG_PARA_LINE_SEG
 
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self._last: int | None = None
-
-    def breaks(self, chunk: Sequence[Any]) -> tuple[int, int]:
-        """(page breaks before this paragraph, page breaks inside it)."""
-        from hwp2md.hwp5.records import HWPTAG_PARA_LINE_SEG
-
-        if not self.enabled:
-            return 0, 0
-        explicit = len(chunk[0].payload) > 11 and bool(chunk[0].payload[11] & _BREAK_PAGE)
-        seg = next((r for r in chunk if r.tag_id == HWPTAG_PARA_LINE_SEG and r.level == 1), None)
-        tops = []
-        if seg is not None:
-            n = len(seg.payload) // _LINE_SEG_SIZE
-            tops = [struct.unpack_from("<i", seg.payload, k * _LINE_SEG_SIZE + 4)[0] for k in range(n)]
-        if not tops:
-            return int(explicit and self._last is not None), 0
-        before = self._last is not None and (explicit or tops[0] < self._last)
-        inside = sum(1 for a, b in zip(tops, tops[1:], strict=False) if b < a)
-        self._last = tops[-1]
-        return int(before), inside
+    explicit = len(chunk[0].payload) > 11 and bool(chunk[0].payload[11] & _BREAK_PAGE)
+    seg = next((r for r in chunk if r.tag_id == HWPTAG_PARA_LINE_SEG and r.level == 1), None)
+    if seg is None:
+        return explicit, []
+    offsets = range(4, len(seg.payload) - _LINE_SEG_SIZE + 5, _LINE_SEG_SIZE)
+    return explicit, [struct.unpack_from("<i", seg.payload, k)[0] for k in offsets]
 
 
 def summary_title(data: bytes) -> str | None:

@@ -1,13 +1,15 @@
-"""Plain text from hwp2md's document blocks (HWP 5.0 and HWPX): the loader contract's layout.
+"""Plain text from hwp2md's blocks (HWP 5.0 and HWPX), laid out as the loader contract says.
 
 Paragraphs are lines; a table row is one line ``| a | b |``; footnotes and endnotes follow the
 body as ``[^1]: text`` / ``[^e1]: text``, referenced in the body as ``[^1]`` / ``[^e1]``
-(hwp2md's notation, kept so a note and the sentence citing it can be matched). Images are
-dropped; headings, links and equations keep only their text.
+(hwp2md's notation, kept so a note and the sentence citing it can be matched). A table
+of one column (a box around a heading or a notice) becomes plain lines. Images are
+dropped; headings, links and equations keep only their text. Used inside the parser worker.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +23,8 @@ PAGE_BREAK = "\f"
 class TextStats:
     """What a document held, for the loader's meta and its "no text" messages."""
 
-    tables: int = 0
+    tables: int = 0  # with rows and columns (a one-column box is text)
+    empty_tables: int = 0
     notes: int = 0
     images: int = 0
     charts: int = 0
@@ -95,7 +98,8 @@ class TextBuilder:
                 self.stats.text_chars += len(text)
         elif isinstance(block, Table):
             rows = table_rows(block)
-            self.stats.tables += 1
+            self.stats.tables += bool(rows) and rows[0].startswith("| ")
+            self.stats.empty_tables += not rows
             self.stats.text_chars += sum(len(r) for r in rows)
             self.lines.extend(rows)
         elif isinstance(block, Note):
@@ -110,7 +114,9 @@ class TextBuilder:
 
 def _is_chart_caption(block: Any) -> bool:
     # hwp2md renders a chart as Paragraph("차트" or "차트: <title>") followed by its data table
-    return isinstance(block, Paragraph) and (block.text == "차트" or block.text.startswith("차트: "))
+    return isinstance(block, Paragraph) and (
+        block.text == "차트" or block.text.startswith("차트: ")
+    )
 
 
 def inline_text(items: Iterable[Any]) -> str:
@@ -143,9 +149,39 @@ def _cell(text: str) -> str:
 
 
 def table_rows(table: Table) -> list[str]:
-    """Each row as ``| a | b |``; rows whose cells are all empty (blank form lines) dropped."""
+    """Each row as ``| a | b |``. Blank rows and columns (form lines, spacers) are dropped;
+    a table left with one column is a box around text (a heading, a notice) and its rows
+    become plain lines."""
     if table.cells:
         grid = [[_cell(inline_text(cell)) for cell in row] for row in table.cells]
     else:
         grid = [[_cell(cell) for cell in row] for row in table.rows]
-    return ["| " + " | ".join(row) + " |" for row in grid if any(row)]
+    grid = [row for row in grid if any(row)]
+    width = max((len(row) for row in grid), default=0)
+    keep = [c for c in range(width) if any(c < len(row) and row[c] for row in grid)]
+    grid = [[row[c] if c < len(row) else "" for c in keep] for row in grid]
+    if len(keep) == 1:
+        return [row[0] for row in grid]
+    return ["| " + " | ".join(row) + " |" for row in grid]
+
+
+class PageTracker:
+    """Page starts from the line layout Hangul saves with each top-level paragraph: a line
+    whose vertical position is above the previous line's is on a new page (as is a paragraph
+    with an explicit page break). Off for multi-column layouts, which restart per column."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._last: int | None = None
+
+    def breaks(self, explicit: bool, tops: Sequence[int]) -> tuple[int, int]:
+        """(page breaks before a paragraph, page breaks inside it), from its explicit flag and
+        its lines' vertical positions."""
+        if not self.enabled:
+            return 0, 0
+        if not tops:
+            return int(explicit and self._last is not None), 0
+        before = self._last is not None and (explicit or tops[0] < self._last)
+        inside = sum(1 for a, b in itertools.pairwise(tops) if b < a)
+        self._last = tops[-1]
+        return int(before), inside

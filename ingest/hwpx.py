@@ -15,36 +15,26 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.errors import IngestError
-from ingest.hwp import OLE_MAGIC, loaded_from_result, refusal_message
-from ingest.hwptext import TextBuilder
-from ingest.sandbox import BudgetExceeded, Refused, run_bounded
-from ingest.textfile import Loaded
+from ingest.errors import IngestError
+from ingest.hwpload import OLE_MAGIC, parse_in_worker
+from ingest.records import Loaded, LoadOptions
+from ingest.sandbox import Refused
 
 logger = logging.getLogger(__name__)
 
 MAX_UNZIPPED = 500_000_000  # refuse zip bombs: total uncompressed size of an HWPX package
-TASK = "ingest.hwpx:extract_hwpx"
+TASK = "ingest.hwpx:extract_hwpx"  # worker tasks are named, so neither loader imports the other
+HWP5_TASK = "ingest.hwp:extract_hwp5"
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
 
 
-def load_hwpx(name: str, data: bytes, options: Any = None) -> Loaded:
+def load_hwpx(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """An HWPX document's text; a binary HWP 5.0 file with the .hwpx extension is read too."""
     if data.startswith(OLE_MAGIC):
-        from ingest.hwp import load_hwp
-
-        return load_hwp(name, data, options)
+        return parse_in_worker(name, HWP5_TASK, data, "hwp")
     if not data.startswith(b"PK"):
-        raise IngestError(f"{name}: corrupt HWPX (not a zip archive)")
-    try:
-        result = run_bounded(TASK, data)
-    except BudgetExceeded as exc:
-        raise IngestError(f"{name}: HWPX parsing stopped: {exc} — the file may be damaged") from exc
-    except Refused as exc:
-        if exc.kind == "corrupt":
-            raise IngestError(f"{name}: corrupt HWPX ({exc.detail})") from exc
-        raise IngestError(f"{name}: {refusal_message(exc, 'HWPX')}") from exc
-    return loaded_from_result(name, result, "hwpx")
+        raise IngestError(f"{name}: corrupt HWPX document (not a zip archive)")
+    return parse_in_worker(name, TASK, data, "hwpx")
 
 
 # -- inside the worker -------------------------------------------------------------------------
@@ -57,6 +47,8 @@ def extract_hwpx(data: bytes) -> dict[str, Any]:
     from hwp2md.hwpx.body import DocContext, parse_paragraph
     from hwp2md.hwpx.header import EMPTY_HEADER, parse_header, parse_header_xml
     from hwp2md.hwpx.reader import parse_section_xml, read_hwpx_package
+
+    from ingest.hwptext import PageTracker, TextBuilder
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -81,11 +73,11 @@ def extract_hwpx(data: bytes) -> dict[str, Any]:
     store = BinItemStore(manifest, pkg.bin_data, pkg.charts)
     ctx = DocContext()
     roots = [parse_section_xml(section) for section in pkg.sections]
-    pages = _PageTracker(enabled=not any(_multi_column(root) for root in roots))
+    pages = PageTracker(enabled=not any(_multi_column(root) for root in roots))
     out = TextBuilder()
     for root in roots:
         for p in root.iterchildren(f"{_HP}p"):
-            before, inside = pages.breaks(p)
+            before, inside = pages.breaks(*_line_tops(p))
             for _ in range(before):
                 out.page_break()
             for running in _running_paragraphs(p):
@@ -108,7 +100,9 @@ def _running_paragraphs(p: Any) -> Iterator[list[Any]]:
     """The paragraphs of each header and footer anchored in this paragraph."""
     for tag in ("header", "footer"):
         for el in p.iter(f"{_HP}{tag}"):
-            yield [q for sub in el.iterchildren(f"{_HP}subList") for q in sub.iterchildren(f"{_HP}p")]
+            yield [
+                q for sub in el.iterchildren(f"{_HP}subList") for q in sub.iterchildren(f"{_HP}p")
+            ]
 
 
 def _switched_charts(p: Any, store: Any) -> Iterator[list[Any]]:
@@ -133,32 +127,15 @@ def _multi_column(root: Any) -> bool:
     return False
 
 
-class _PageTracker:
-    """Page starts: an explicit ``pageBreak="1"``, or a top-level paragraph whose saved
-    line layout (hp:lineseg vertpos) starts above the previous line, i.e. on a new page."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self._last: int | None = None
-
-    def breaks(self, p: Any) -> tuple[int, int]:
-        """(page breaks before this paragraph, page breaks inside it)."""
-        if not self.enabled:
-            return 0, 0
-        explicit = p.get("pageBreak") == "1"
-        tops: list[int] = []
-        for segs in p.iterchildren(f"{_HP}linesegarray"):
-            for seg in segs.iterchildren(f"{_HP}lineseg"):
-                try:
-                    tops.append(int(seg.get("vertpos", "")))
-                except ValueError:
-                    continue
-        if not tops:
-            return int(explicit and self._last is not None), 0
-        before = self._last is not None and (explicit or tops[0] < self._last)
-        inside = sum(1 for a, b in zip(tops, tops[1:], strict=False) if b < a)
-        self._last = tops[-1]
-        return int(before), inside
+def _line_tops(p: Any) -> tuple[bool, list[int]]:
+    """A top-level paragraph's explicit page break and its lines' vertical positions."""
+    tops: list[int] = []
+    for segs in p.iterchildren(f"{_HP}linesegarray"):
+        for seg in segs.iterchildren(f"{_HP}lineseg"):
+            value = seg.get("vertpos", "")
+            if value.lstrip("-").isdigit():
+                tops.append(int(value))
+    return p.get("pageBreak") == "1", tops
 
 
 def _package_meta(hpf: bytes | None) -> tuple[str | None, dict[str, Any]]:

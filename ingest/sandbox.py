@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class BudgetExceeded(Exception):
     """The document took the worker over its time or memory budget, or crashed it."""
 
 
-def _write_frame(out: BinaryIO, header: dict[str, Any], payload: bytes | None = None) -> None:
+def _write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes | None = None) -> None:
     raw = json.dumps(header, ensure_ascii=False).encode()
     out.write(struct.pack(">I", len(raw)) + raw)
     if payload is not None:
@@ -57,7 +57,7 @@ def _write_frame(out: BinaryIO, header: dict[str, Any], payload: bytes | None = 
     out.flush()
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
+def _read_exact(stream: IO[bytes], n: int) -> bytes:
     chunks, left = [], n
     while left:
         chunk = stream.read(left)
