@@ -3,7 +3,8 @@
 One worker process is started on first use and reused for every later document (starting
 Python and importing a parser costs ~0.2 s; a reused worker adds ~1 ms per document). It is
 replaced when a document takes it over budget: a parse that runs past the time limit is
-killed, and one that needs more memory than RLIMIT_AS allows fails inside the worker.
+killed, one that needs more memory than RLIMIT_AS allows fails inside the worker, and a
+worker whose address space came near the cap retires after answering.
 
 Tasks are functions ``f(data: bytes) -> dict`` (JSON-serialisable) named "module:function"
 inside this package; a task signals an expected refusal by raising :class:`Refused`.
@@ -31,6 +32,8 @@ from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
+# the worker imports this module by its package name, so tasks share its Refused class
+_WORKER_MAIN = "import sys; from ingest.sandbox import serve; serve(int(sys.argv[1]))"
 MEMORY_LIMIT_MB = 1024  # address space of the worker, Python and the parser included
 TIME_LIMIT_S = 60.0  # for one document
 
@@ -91,15 +94,21 @@ class Worker:
             except TimeoutError as exc:
                 self._stop()
                 raise BudgetExceeded(f"parsing took longer than {timeout:g} s") from exc
+            if reply.get("retire"):
+                self._stop()
         if reply.get("ok"):
             result: dict[str, Any] = reply["result"]
             return result
         kind = str(reply.get("kind", "corrupt"))
         if kind == "memory":
-            with self._lock:
-                self._stop()  # its heap may be fragmented; start afresh next time
             raise BudgetExceeded(f"parsing needed more than {self.memory_mb} MB of memory")
         raise Refused(kind, str(reply.get("detail", "")))
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while one runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
     def close(self) -> None:
         """Stop the worker process (a later ``run`` starts a new one)."""
@@ -113,7 +122,7 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.sandbox", str(self.memory_mb)],
+            [sys.executable, "-c", _WORKER_MAIN, str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -169,21 +178,23 @@ _worker: Worker | None = None
 _worker_lock = threading.Lock()
 
 
-def run_bounded(task: str, data: bytes, timeout: float = TIME_LIMIT_S) -> dict[str, Any]:
-    """Run ``task`` on ``data`` in the shared worker process (started on first use)."""
+def run_bounded(task: str, data: bytes, timeout: float | None = None) -> dict[str, Any]:
+    """Run ``task`` on ``data`` in the shared worker process (started on first use), within
+    ``timeout`` seconds (default TIME_LIMIT_S) and MEMORY_LIMIT_MB."""
     global _worker
     with _worker_lock:
         if _worker is None:
             _worker = Worker()
             atexit.register(_worker.close)
         worker = _worker
-    return worker.run(task, data, timeout)
+    return worker.run(task, data, TIME_LIMIT_S if timeout is None else timeout)
 
 
 # -- inside the worker process -----------------------------------------------------------------
 
 
-def _serve(memory_mb: int) -> None:
+def serve(memory_mb: int) -> None:
+    """The worker's loop: cap its memory, then answer requests until stdin closes."""
     import resource
 
     limit = memory_mb * 1024 * 1024
@@ -202,9 +213,28 @@ def _serve(memory_mb: int) -> None:
             return  # the parent closed the pipe: done
         reply = _handle(str(header.get("task", "")), data)
         del data
+        peak = _peak_bytes()
+        if not reply["ok"] and peak >= 0.9 * limit:
+            # C parsers (libxml2) report a failed allocation as a parse error: near the cap,
+            # the document needed more memory than it may have
+            reply = {"ok": False, "kind": "memory"}
+        # a worker that came near its cap retires, so the next document starts with a low peak
+        reply["retire"] = reply.get("kind") == "memory" or peak >= 0.5 * limit
         _write_frame(out, reply)
-        if reply.get("kind") == "memory":
+        if reply["retire"]:
             return
+
+
+def _peak_bytes() -> int:
+    """The peak size of this process's address space (Linux; 0 where unknown)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _handle(task: str, data: bytes) -> dict[str, Any]:
@@ -220,10 +250,3 @@ def _handle(task: str, data: bytes) -> dict[str, Any]:
         return {"ok": False, "kind": "memory"}
     except Exception as exc:  # hostile input: any parser failure is a corrupt document
         return {"ok": False, "kind": "corrupt", "detail": f"{type(exc).__name__}: {exc}"[:500]}
-
-
-if __name__ == "__main__":
-    # import by the package name, so tasks and this loop share one Refused class
-    from ingest.sandbox import _serve as serve
-
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else MEMORY_LIMIT_MB)
