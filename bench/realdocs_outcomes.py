@@ -1,6 +1,6 @@
 """Per-file outcome of every real document through ``ingest.loaders.load_bytes``, as Markdown.
 
-    .venv/bin/python bench/realdocs_outcomes.py [--only hwp,hwpx] [--answers]
+    .venv/bin/python bench/realdocs_outcomes.py [--only hwp,hwpx] [--answers [--cleaned]]
 
 One row per file in ../shared/realdocs: loaded (characters, tables, pages, title) or refused
 (the message). ``--answers`` also checks ../shared/evaldata/realdocs_qa.jsonl against the
@@ -28,6 +28,7 @@ if not SHARED.exists():
 
 from ingest.errors import IngestError  # noqa: E402
 from ingest.loaders import load_bytes, supported  # noqa: E402
+from ingest.reader import document_from_bytes  # noqa: E402
 
 _ROW = re.compile(r"^\| .* \|$")
 
@@ -50,8 +51,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
-def outcomes(files: list[Path], root: Path) -> tuple[list[str], dict[str, str]]:
-    """Markdown table lines, and the text of each loaded file by name."""
+def outcomes(
+    files: list[Path], root: Path, cleaned: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """Markdown table lines, and the text of each loaded file by name (with ``cleaned``, the
+    text the index gets: the loader's text after cleaning)."""
     lines = [
         "| file | outcome | characters | tables | pages | note |",
         "|---|---|---:|---:|---:|---|",
@@ -68,6 +72,8 @@ def outcomes(files: list[Path], root: Path) -> tuple[list[str], dict[str, str]]:
             continue
         seconds = time.perf_counter() - started
         texts[path.name] = loaded.text
+        if cleaned:
+            texts[path.name] = document_from_bytes(path, path.name, path.read_bytes()).text
         meta = loaded.meta
         notes = [f"title: {loaded.title}" if loaded.title else "no title"]
         for key in ("footnotes", "headers_footers"):
@@ -119,6 +125,9 @@ def main() -> None:
     parser.add_argument("--qa", type=Path, default=SHARED / "evaldata" / "realdocs_qa.jsonl")
     parser.add_argument("--only", help="comma-separated extensions, e.g. hwp,hwpx")
     parser.add_argument("--answers", action="store_true", help="check the QA answers too")
+    parser.add_argument(
+        "--cleaned", action="store_true", help="check answers in the cleaned (indexed) text"
+    )
     args = parser.parse_args()
     exts = {f".{e.strip().lstrip('.')}" for e in args.only.split(",")} if args.only else None
     files = sorted(
@@ -126,7 +135,7 @@ def main() -> None:
         for p in args.docs.rglob("*")
         if p.is_file() and supported(p.name) and (exts is None or p.suffix.lower() in exts)
     )
-    lines, texts = outcomes(files, args.docs)
+    lines, texts = outcomes(files, args.docs, cleaned=args.cleaned)
     print("\n".join(lines))
     if args.answers:
         print()

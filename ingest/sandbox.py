@@ -17,6 +17,7 @@ request header is followed by an 8-byte length and the document bytes.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import json
 import logging
@@ -92,7 +93,7 @@ class Worker:
                 code = self._stop()
                 raise BudgetExceeded(_death_reason(code, self.memory_mb)) from exc
             except TimeoutError as exc:
-                self._stop()
+                self._stop(kill=True)  # it is busy parsing: closing its input would not stop it
                 raise BudgetExceeded(f"parsing took longer than {timeout:g} s") from exc
             if reply.get("retire"):
                 self._stop()
@@ -152,12 +153,15 @@ class Worker:
         reply: dict[str, Any] = json.loads(bytes(buf[4:need]))
         return reply
 
-    def _stop(self) -> int | None:
+    def _stop(self, *, kill: bool = False) -> int | None:
         proc, self._proc = self._proc, None
         if proc is None:
             return None
+        if kill:
+            proc.kill()
         if proc.stdin is not None:
-            proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
         try:
             code = proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
