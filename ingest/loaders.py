@@ -1,7 +1,7 @@
 """Read files into text: one loader per format, each raising IngestError with the reason.
 
 Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdf (PDF),
-python-docx (DOCX), zipfile + lxml (HWPX). Legacy binary HWP is refused with a clear error.
+python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a bounded worker process).
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ingest.errors import IngestError
-from ingest.office import load_docx, load_hwp, load_hwpx, load_pdf
+from ingest.hwp import load_hwp
+from ingest.hwpx import load_hwpx
+from ingest.office import load_docx, load_pdf
 from ingest.records import Loaded, LoadOptions
 from ingest.textfile import decode_text, load_html, load_text
 

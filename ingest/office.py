@@ -1,4 +1,4 @@
-"""Loaders for packaged document formats: PDF (pypdf), DOCX (python-docx), HWPX and HWP.
+"""Loaders for packaged document formats: PDF (pypdf) and DOCX (python-docx).
 
 Parsers meet hostile input here, and third-party parsers raise many kinds of exceptions on
 it; each loader turns any of them into one IngestError naming the file and the reason.
@@ -22,7 +22,6 @@ from ingest.records import Loaded, LoadOptions
 logger = logging.getLogger(__name__)
 
 OCR_HINT = "no text layer (scanned?) — run OCR first, or save it as a PDF with text"
-_MAX_UNZIPPED = 500_000_000  # refuse zip bombs: total uncompressed size of an HWPX archive
 
 
 @contextmanager
@@ -158,92 +157,3 @@ def _docx_rows(table: Any) -> Iterator[str]:
                 cells.append(text)
         if cells:
             yield " | ".join(cells)
-
-
-# -- HWPX ------------------------------------------------------------------------------------
-
-_SECTION = re.compile(r"^Contents/section(\d+)\.xml$", re.IGNORECASE)
-
-
-def load_hwpx(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """An HWPX document (zipped XML): the text of Contents/section*.xml in order."""
-    if not data.startswith(b"PK"):
-        raise IngestError(f"{name}: corrupt HWPX (not a zip archive)")
-    with _parsing(name, "HWPX"), zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = archive.infolist()
-        if sum(i.file_size for i in infos) > _MAX_UNZIPPED:
-            raise IngestError(f"{name}: HWPX unpacks to more than {_MAX_UNZIPPED // 10**6} MB")
-        sections = sorted(
-            (int(m[1]), i.filename) for i in infos if (m := _SECTION.match(i.filename))
-        )
-        if not sections:
-            raise IngestError(f"{name}: not an HWPX document (no Contents/section*.xml)")
-        lines: list[str] = []
-        for _, member in sections:
-            lines.extend(_hwpx_paragraphs(_parse_xml(archive.read(member))))
-        names = {i.filename for i in infos}
-        meta_xml = archive.read("Contents/content.hpf") if "Contents/content.hpf" in names else None
-        title, meta = _hwpx_meta(_parse_xml(meta_xml)) if meta_xml else (None, {})
-    return Loaded("\n".join(lines), "hwpx", title=title, meta=meta)
-
-
-def _parse_xml(data: bytes) -> Any:
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    return etree.fromstring(data, parser=parser)
-
-
-def _local(element: Any) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _hwpx_paragraphs(root: Any) -> Iterator[str]:
-    """Each <p>'s own text; paragraphs nested in tables come after their parent."""
-    for para in root.iter():
-        if _local(para) != "p":
-            continue
-        parts = []
-        for t in para.iter():
-            if _local(t) == "t" and _nearest_paragraph(t) is para:
-                parts.append("".join(t.itertext()))
-        yield "".join(parts)
-
-
-def _nearest_paragraph(element: Any) -> Any:
-    node = element.getparent()
-    while node is not None and _local(node) != "p":
-        node = node.getparent()
-    return node
-
-
-def _hwpx_meta(root: Any) -> tuple[str | None, dict[str, Any]]:
-    title, meta = None, {}
-    for el in root.iter():
-        local = _local(el)
-        text = " ".join((el.text or "").split())
-        if not text:
-            continue
-        if local == "title" and title is None:
-            title = text[:200]
-        elif local == "meta":
-            key = str(el.get("name", "")).lower()
-            if key == "creator":
-                meta["author"] = text
-            elif key == "createddate":
-                meta["created"] = text[:10]
-    return title, meta
-
-
-# -- HWP -------------------------------------------------------------------------------------
-
-
-def load_hwp(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """Legacy binary HWP has no well-kept reader on PyPI: a clear error, unless it is HWPX."""
-    if data.startswith(b"PK"):  # an HWPX file saved with the old extension
-        return load_hwpx(name, data, options)
-    raise IngestError(
-        f"{name}: unsupported legacy .hwp format — open it in Hangul and save it as "
-        "HWPX (.hwpx) or PDF, then add that file"
-    )

@@ -75,7 +75,7 @@ def mixed_folder(tmp_path: Path, build) -> tuple[Path, set[str], dict[str, str]]
         "corrupt.docx": "corrupt DOCX",
         "old-word.docx": r"corrupt DOCX \(not a zip archive",
         "corrupt.hwpx": "corrupt HWPX",
-        "legacy.hwp": r"unsupported legacy \.hwp format .* HWPX",
+        "legacy.hwp": r"corrupt HWP document \(",
         "sheet.xlsx": r"unsupported file type '\.xlsx'",
         "big.txt": rf"larger than the {LIMIT_MB:g} MB limit",
         "link.txt": "broken symbolic link",

@@ -164,9 +164,9 @@ def test_hwpx_saved_as_hwp_is_read(build):
     assert d.text == "확장자만 바뀐 HWPX."
 
 
-def test_legacy_hwp_gets_a_clear_error():
+def test_damaged_legacy_hwp_is_reported_corrupt():
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
-    with pytest.raises(IngestError, match=r"옛 문서\.hwp: unsupported legacy \.hwp .*HWPX.*PDF"):
+    with pytest.raises(IngestError, match=r"^옛 문서\.hwp: corrupt HWP document \("):
         doc("옛 문서.hwp", ole)
 
 
