@@ -138,9 +138,15 @@ def chrome_reason(line: str) -> str | None:
     return None
 
 
-def clean_document(text: str) -> Cleaned:
-    """Normalise ``text`` and drop news-page chrome; keep the date and publisher it states."""
+def clean_document(text: str, *, chrome: bool = True) -> Cleaned:
+    """Normalise ``text`` and drop news-page chrome; keep the date and publisher it states.
+
+    With ``chrome=False`` (reports, forms: formats that have no page chrome) only normalise:
+    a date or copyright line there is the author's text.
+    """
     lines = normalize_lines(text)
+    if not chrome:
+        return Cleaned("\n".join(lines))
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
     in_footer = in_summary = False

@@ -155,12 +155,15 @@ def document_from_bytes(
     return document_from_loaded(doc_id, load_bytes(doc_id, data, options), data)
 
 
+WEB_FORMATS = frozenset({"txt", "md", "html"})  # text saved from pages, which carry page chrome
+
+
 def document_from_loaded(
     doc_id: str, loaded: Loaded, data: bytes, *, source: str | None = None
 ) -> Document:
     """Clean a loaded file into a Document; ``source`` (default: the file name) is shown to
     users and names the document in the evaluation."""
-    cleaned = clean_document(loaded.text)
+    cleaned = clean_document(loaded.text, chrome=loaded.format in WEB_FORMATS)
     if not cleaned.text.strip():
         if cleaned.dropped:
             raise IngestError(f"{doc_id}: no article text, only page chrome (menus, footers)")

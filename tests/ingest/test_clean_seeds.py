@@ -191,3 +191,9 @@ def test_metadata_from_other_publishers():
         "저작권자 © 연합뉴스, 무단 전재-재배포 금지"
     ).meta
     assert meta == {"date": "2024-03-01", "publisher": "연합뉴스"}
+
+
+def test_reports_keep_their_date_and_copyright_lines() -> None:
+    text = "디지털 정부혁신 추진계획\n2019. 10. 29.\n관계부처 합동\nⓒ 행정안전부 무단 전재 금지"
+    assert clean_document(text, chrome=False).text == text
+    assert "2019. 10. 29." not in clean_document(text).text  # a news page's date line is chrome
