@@ -97,6 +97,7 @@ def rebuild_index(
                 n_pending = 0
         if pending:
             flush()
+        staging.store.restore_collections(source.collection_snapshot())
     finally:
         staging.close()
         source.close()

@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from index.atomic import fsync_dir, is_stale_temp, temp_path
+from index.fusion import fuse
 from index.keyword import KeywordIndex
+from index.membership import CollectionInfo
 from index.morph import MorphTokenizer
 from index.store import DocumentInfo, NewChunk, Store
 from index.swap import recover_interrupted_rebuild
 from index.vectors import DEFAULT_EF_SEARCH, VectorIndex
 from ingest.errors import IndexError_
-from ingest.records import Document, Hit
+from ingest.records import Document, Hit, Scope
 from ingest.settings import RetrievalMode
 
 logger = logging.getLogger(__name__)
@@ -87,13 +89,6 @@ class CheckReport:
     problems: list[str]
 
 
-def _zscore(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    if len(ref) == 0:
-        return np.zeros_like(values)
-    std = float(ref.std())
-    return (values - float(ref.mean())) / (std if std > 1e-9 else 1.0)
-
-
 class Index:
     """A self-describing, crash-safe document index in one folder."""
 
@@ -158,6 +153,7 @@ class Index:
         self._generation = self.store.generation()  # the state FAISS and BM25 reflect
         self._vectors = self._load_vectors()
         self._keywords = self._build_keywords()
+        self._scopes: dict[tuple[int, int, Scope], tuple[np.ndarray, np.ndarray]] = {}
         self.last_timings = SearchTimings()
 
     # -- derived indexes -------------------------------------------------------------------
@@ -239,9 +235,29 @@ class Index:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def documents(self) -> list[DocumentInfo]:
-        """Stored documents."""
-        return self.store.documents()
+    def documents(self, collection: str | None = None) -> list[DocumentInfo]:
+        """Stored documents (of one collection)."""
+        return self.store.documents(collection)
+
+    def collections(self) -> list[CollectionInfo]:
+        """Collections with their number of documents."""
+        return self.store.collections()
+
+    def _scoped(self, scope: Scope, keywords: KeywordIndex) -> tuple[np.ndarray, np.ndarray]:
+        """(allowed chunk ids, BM25 row mask) of a scope, cached until documents or
+        memberships change."""
+        key = (self._generation, self.store.membership_version(), scope)
+        hit = self._scopes.get(key)
+        if hit is None:
+            ids = np.asarray(
+                self.store.scope_chunk_ids(list(scope.collections), list(scope.documents)),
+                dtype=np.int64,
+            )
+            mask = np.isin(keywords.ids, ids, assume_unique=True)
+            if len(self._scopes) >= 32:
+                self._scopes.clear()
+            hit = self._scopes[key] = (ids, mask)
+        return hit
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -254,11 +270,18 @@ class Index:
         put: list[tuple[Document, list[NewChunk]]] = (),  # type: ignore[assignment]
         delete: list[str] = (),  # type: ignore[assignment]
         added_at: dict[str, float] | None = None,
-    ) -> None:
-        """Add/replace and delete documents atomically; searches see the old or new state."""
+        collection: str | None = None,
+        unlink: tuple[str, list[str]] | None = None,
+        drop_collection: str | None = None,
+    ) -> list[str]:
+        """Add/replace and delete documents atomically; searches see the old or new state.
+
+        The collection arguments are those of :meth:`Store.apply`; returns the ids of the
+        documents deleted.
+        """
         put, delete = list(put), list(delete)
-        if not put and not delete:
-            return
+        if not put and not delete and unlink is None and drop_collection is None:
+            return []
         dim = self.manifest.dim
         for doc, chunks in put:
             if not chunks:
@@ -271,7 +294,16 @@ class Index:
                         f"holds dimension {dim}"
                     )
         with self._lock:
-            applied = self.store.apply(put=put, delete=delete, added_at=added_at)
+            applied = self.store.apply(
+                put=put,
+                delete=delete,
+                added_at=added_at,
+                collection=collection,
+                unlink=unlink,
+                drop_collection=drop_collection,
+            )
+            if applied.generation == applied.previous_generation == self._generation:
+                return []  # only memberships changed: FAISS and BM25 stay as they are
             # From here SQLite holds the new state; FAISS and BM25 are derived from it.
             in_step = applied.previous_generation == self._generation
             self._generation = applied.generation
@@ -303,10 +335,18 @@ class Index:
             self._vectors = vectors
             self._keywords = self._build_keywords()
         logger.info("index now holds %d chunks", len(self._vectors))
+        return applied.deleted
 
-    def remove(self, doc_ids: list[str]) -> None:
-        """Delete documents."""
-        self.apply(delete=doc_ids)
+    def remove(self, doc_ids: list[str], *, collection: str | None = None) -> list[str]:
+        """Delete documents, or only take them out of ``collection`` (deleting those then in
+        no collection); returns the ids deleted."""
+        if collection is None:
+            return self.apply(delete=doc_ids)
+        return self.apply(unlink=(collection, list(doc_ids)))
+
+    def delete_collection(self, name: str) -> list[str]:
+        """Delete a collection and the documents no other collection holds (returned)."""
+        return self.apply(drop_collection=name)
 
     def refresh(self) -> bool:
         """Reload FAISS and BM25 if another process committed a change since; True if it did.
@@ -339,17 +379,25 @@ class Index:
         mode: RetrievalMode = "hybrid",
         dense_weight: float = 0.4,
         pool: int = 50,
+        scope: Scope | None = None,
     ) -> list[Hit]:
-        """Top-k chunks for a query; ``query_vector`` is needed unless mode is bm25."""
+        """Top-k chunks for a query; ``query_vector`` is needed unless mode is bm25.
+
+        With a ``scope``, both retrievers search only its chunks (FAISS through an id
+        selector, BM25 with every other chunk's score zeroed), so the top k is the scope's.
+        """
         self.refresh()
         with self._lock:
             vectors, keywords = self._vectors, self._keywords
+            allowed = mask = None
+            if scope is not None and not scope.everything:
+                allowed, mask = self._scoped(scope, keywords)
             n = max(pool, k)
             t0 = time.perf_counter()
             d_ids = np.zeros(0, dtype=np.int64)
             d_scores = np.zeros(0, dtype=np.float32)
             if mode != "bm25" and query_vector is not None:
-                d_ids, d_scores = vectors.search(query_vector, n)
+                d_ids, d_scores = vectors.search(query_vector, n, allowed)
             t1 = time.perf_counter()
             k_ids = np.zeros(0, dtype=np.int64)
             k_scores = np.zeros(0, dtype=np.float32)
@@ -357,6 +405,8 @@ class Index:
             if mode != "dense":
                 tokens = self.tokenizer.tokenize(query)
                 all_kw = keywords.scores(tokens)
+                if mask is not None and len(all_kw):
+                    all_kw = np.where(mask, all_kw, np.float32(0.0))
                 if len(all_kw):
                     # partial selection: a full sort of every chunk's score costs O(N log N)
                     top = np.argpartition(-all_kw, n - 1)[:n] if len(all_kw) > n else None
@@ -375,7 +425,7 @@ class Index:
                     (int(i), float(s), None, float(s)) for i, s in zip(k_ids, k_scores, strict=True)
                 ]
             else:
-                ranked = self._fuse(
+                ranked = fuse(
                     query_vector,
                     d_ids,
                     d_scores,
@@ -391,39 +441,6 @@ class Index:
             t3 = time.perf_counter()
             self.last_timings = SearchTimings(0.0, t1 - t0, t2 - t1, t3 - t2)
         return [Hit(chunks[i], score, dense, kw) for i, score, dense, kw in ranked if i in chunks]
-
-    @staticmethod
-    def _fuse(
-        query_vector: np.ndarray | None,
-        d_ids: np.ndarray,
-        d_scores: np.ndarray,
-        k_ids: np.ndarray,
-        k_scores: np.ndarray,
-        all_kw: np.ndarray | None,
-        keywords: KeywordIndex,
-        vectors: VectorIndex,
-        dense_weight: float,
-    ) -> list[tuple[int, float, float | None, float | None]]:
-        """Convex combination of z-normalised dense and BM25 scores over the candidate pool."""
-        cand = np.unique(np.concatenate([d_ids, k_ids]))
-        if not len(cand):
-            return []
-        if query_vector is not None and len(d_ids):
-            dense = vectors.scores_for(query_vector, cand)
-            zd = _zscore(dense, d_scores)
-        else:
-            dense = np.zeros(len(cand), dtype=np.float32)
-            zd = dense
-        if all_kw is not None and len(all_kw):
-            rows = np.array([keywords._row[int(c)] for c in cand])
-            kw = all_kw[rows]
-            zk = _zscore(kw, k_scores) if len(k_scores) else np.zeros_like(kw)
-        else:
-            kw = np.zeros(len(cand), dtype=np.float32)
-            zk = kw
-        fused = dense_weight * zd + (1.0 - dense_weight) * zk
-        order = np.argsort(-fused)
-        return [(int(cand[i]), float(fused[i]), float(dense[i]), float(kw[i])) for i in order]
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -480,6 +497,7 @@ class Index:
             if not on_disk.same_build(self.manifest):
                 problems.append("manifest.json on disk differs from the one this index opened")
         problems.extend(f"document {d.doc_id!r} has no chunks" for d in docs if d.chunks == 0)
+        problems.extend(self.store.membership_problems())
         return CheckReport(len(docs), len(rows), len(held), problems)
 
     def close(self) -> None:

@@ -12,12 +12,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index import membership
+from index.membership import DEFAULT_COLLECTION, CollectionInfo
 from ingest.records import Chunk, Document
 
 SCHEMA = """
@@ -71,6 +73,7 @@ class DocumentInfo:
     added_at: float
     chunks: int
     meta: dict[str, Any]
+    collections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Applied:
     removed: list[int]
     previous_generation: int
     generation: int
+    deleted: list[str] = field(default_factory=list)  # documents deleted by this change
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
+        membership.create_schema(self._db)
 
     def _add_missing_columns(self) -> None:
         """Stores written before pages and table context were kept gain those columns."""
@@ -143,18 +148,86 @@ class Store:
         row = self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def documents(self) -> list[DocumentInfo]:
-        """Every stored document, oldest first."""
+    def documents(self, collection: str | None = None) -> list[DocumentInfo]:
+        """Every stored document (of one collection), oldest first."""
         with self._lock:
+            where, args = "", []
+            if collection is not None:
+                where = " WHERE d.doc_id IN (SELECT doc_id FROM memberships WHERE collection_id=?)"
+                args.append(membership.collection_id(self._db, collection))
             rows = self._db.execute(
                 "SELECT d.doc_id, d.title, d.source, d.format, d.content_hash, d.size, d.added_at,"
                 " d.meta, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
-                " FROM documents d ORDER BY d.added_at, d.doc_id"
+                f" FROM documents d{where} ORDER BY d.added_at, d.doc_id",
+                args,
             ).fetchall()
+            groups = membership.of_documents(self._db)
         return [
-            DocumentInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[8], json.loads(r[7]))
+            DocumentInfo(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[8],
+                json.loads(r[7]),
+                groups.get(r[0], ()),
+            )
             for r in rows
         ]
+
+    # -- collections -------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its number of documents, the default first."""
+        with self._lock:
+            return membership.listing(self._db)
+
+    def membership_version(self) -> int:
+        """Counter bumped by every change of collections or memberships."""
+        with self._lock:
+            return membership.version(self._db)
+
+    def scope_chunk_ids(self, collections: list[str], documents: list[str]) -> list[int]:
+        """Chunk ids a search scoped to these collections and documents may return."""
+        with self._lock:
+            return membership.scope_chunk_ids(self._db, collections, documents)
+
+    def create_collection(self, name: str) -> None:
+        """A new empty collection (ConflictError if the name is taken)."""
+        self._write(membership.create, membership.clean_name(name))
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Rename a collection."""
+        self._write(membership.rename, old, membership.clean_name(new))
+
+    def link(self, doc_ids: list[str], collection: str) -> None:
+        """Put stored documents in a collection too (created if missing)."""
+        self._write(membership.link, doc_ids, membership.clean_name(collection))
+
+    def collection_snapshot(self) -> tuple[list[tuple[str, float]], list[tuple[str, str]]]:
+        """Collections and memberships, to copy into a rebuilt store."""
+        with self._lock:
+            return membership.snapshot(self._db)
+
+    def restore_collections(
+        self, snapshot: tuple[list[tuple[str, float]], list[tuple[str, str]]]
+    ) -> None:
+        """Recreate collections and memberships taken by :meth:`collection_snapshot`."""
+        self._write(membership.restore, *snapshot)
+
+    def _write(self, fn: Any, *args: Any) -> Any:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn(self._db, *args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return out
 
     def document_hash(self, doc_id: str) -> str | None:
         """Content hash of a stored document, or None."""
@@ -285,6 +358,11 @@ class Store:
             out.append(f"{bad_vectors} stored vectors do not have dimension {dim}")
         return out
 
+    def membership_problems(self) -> list[str]:
+        """Documents in no collection; a missing default collection."""
+        with self._lock:
+            return membership.problems(self._db)
+
     def chunk_ids_of(self, doc_id: str) -> list[int]:
         """Chunk ids of one document."""
         with self._lock:
@@ -300,19 +378,34 @@ class Store:
         put: list[tuple[Document, list[NewChunk]]],
         delete: list[str],
         added_at: Mapping[str, float] | None = None,
+        collection: str | None = None,
+        unlink: tuple[str, list[str]] | None = None,
+        drop_collection: str | None = None,
     ) -> Applied:
         """Replace/insert ``put`` documents and delete ``delete`` ids in one transaction.
 
         ``added_at`` keeps the original time of re-stored documents (used by a rebuild).
+        Replaced documents keep their collections; ``put`` documents also join ``collection``
+        (new ones join the default collection when it is None). ``unlink`` = (collection,
+        doc ids) takes documents out of a collection and ``drop_collection`` deletes one; in
+        both cases the documents left in no collection are deleted too. The generation moves
+        only when chunks change.
         """
         added: list[int] = []
         removed: list[int] = []
         now = time.time()
         added_at = added_at or {}
+        target = membership.clean_name(collection) if collection is not None else None
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 previous = self._generation()
+                delete = list(delete)
+                if unlink is not None:
+                    delete += membership.unlink(self._db, unlink[1], unlink[0])
+                if drop_collection is not None:
+                    delete += membership.drop(self._db, drop_collection)
+                kept = {d.doc_id: membership.of_documents_in(self._db, d.doc_id) for d, _ in put}
                 for doc_id in [*delete, *(d.doc_id for d, _ in put)]:
                     removed.extend(
                         r[0]
@@ -356,14 +449,20 @@ class Store:
                             ),
                         )
                         added.append(int(cur.lastrowid or 0))
-                self._db.execute(
-                    "INSERT INTO state VALUES ('generation', ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                    ("1",),
-                )
+                    groups = list(kept[doc.doc_id])
+                    if target is not None:
+                        groups.append(target)
+                    for name in groups or [DEFAULT_COLLECTION]:
+                        membership.link(self._db, [doc.doc_id], name)
+                if put or delete:
+                    self._db.execute(
+                        "INSERT INTO state VALUES ('generation', ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                        ("1",),
+                    )
                 generation = self._generation()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return Applied(added, removed, previous, generation)
+        return Applied(added, removed, previous, generation, delete)

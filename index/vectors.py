@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -60,11 +61,30 @@ class VectorIndex:
         """Every chunk id held."""
         return faiss.vector_to_array(self._index.id_map)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) for one query vector."""
-        if len(self) == 0 or k <= 0:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) for one query vector, only among ``allowed`` ids when given.
+
+        The filter is applied inside FAISS's search (an id selector), so a scope gets its own
+        top k rather than what is left of a global top k.
+        """
+        if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
+        params: Any = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            inner = faiss.downcast_index(self._index.index)
+            if isinstance(inner, faiss.IndexHNSW):
+                params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                    sel=selector, efSearch=inner.hnsw.efSearch
+                )
+            else:
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            k = min(k, len(allowed))
+        scores, ids = self._index.search(
+            query.reshape(1, -1).astype(np.float32), min(k, len(self)), params=params
+        )
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 

@@ -19,3 +19,11 @@ class ModelError(AssistantError):
 
 class AnswerError(AssistantError):
     """An answering backend failed (connection, timeout, bad reply)."""
+
+
+class NotFoundError(AssistantError):
+    """A named document, collection, passage or job does not exist."""
+
+
+class ConflictError(AssistantError):
+    """The request clashes with what exists (a collection name taken, the default collection)."""

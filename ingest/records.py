@@ -105,3 +105,17 @@ class Hit:
     score: float
     dense: float | None = None
     keyword: float | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a question or search may look: documents in any of ``collections`` (every one
+    when empty) that are also among ``documents`` (every one when empty)."""
+
+    collections: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        """True when nothing is excluded."""
+        return not self.collections and not self.documents
