@@ -2,6 +2,8 @@
 
 import ipaddress
 import logging
+import threading
+import time
 from typing import Any
 
 from ingest.errors import AssistantError
@@ -247,31 +249,41 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: address, login, upload limit, look.
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve an unguarded server beyond this machine; warn about a half-guarded one.
+
+    Off loopback the server needs an API key or a UI login (with only a login the API is
+    closed, see ``assistant.api.Access``).
+    """
+    login = settings.ui_login()
+    keys = settings.api_key_list()
+    if _is_loopback(settings.host):
+        return
+    if not keys and login is None:
+        raise AssistantError(
+            f"refusing to serve on {settings.host} with neither an API key nor a UI login: "
+            "anyone who can reach it could read and change the documents. Set JARYO_API_KEYS "
+            "(the API and MCP) and JARYO_AUTH_USER/JARYO_AUTH_PASSWORD (the UI), or serve on "
+            "127.0.0.1"
+        )
+    if login is None:
+        logger.warning(
+            "serving on %s without a login: anyone who can reach this address can use the UI "
+            "and read and change the documents (set JARYO_AUTH_USER and JARYO_AUTH_PASSWORD)",
+            settings.host,
+        )
+
+
+def mount_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``gr.mount_gradio_app``: login, upload limit, look.
 
     Gradio serves only its own temporary and cache files: no ``allowed_paths``, so neither
     the working directory nor the data folder is reachable over HTTP.
     """
     import gradio as gr
 
-    auth = None
-    password = settings.auth_password.get_secret_value() if settings.auth_password else ""
-    if settings.auth_user and password:
-        auth = (settings.auth_user, password)
-    elif settings.auth_user or password:
-        raise AssistantError(
-            "로그인을 쓰려면 JARYO_AUTH_USER와 JARYO_AUTH_PASSWORD를 모두 설정하세요."
-        )
-    if auth is None and not _is_loopback(settings.host):
-        logger.warning(
-            "serving on %s without a login: anyone who can reach this address can read and "
-            "change the documents (set JARYO_AUTH_USER and JARYO_AUTH_PASSWORD)",
-            settings.host,
-        )
+    auth = settings.ui_login()
     return {
-        "server_name": settings.host,
-        "server_port": settings.port,
         "auth": auth,
         "auth_message": "자료 Q&A에 로그인하세요." if auth else None,
         "max_file_size": int(settings.max_file_mb * 1_000_000),
@@ -286,6 +298,13 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch`` (the UI alone): the address and the
+    :func:`mount_options`."""
+    check_exposure(settings)
+    return {"server_name": settings.host, "server_port": settings.port, **mount_options(settings)}
+
+
 def warm(assistant: Any) -> None:
     """Load the embedding model and Kiwi now, so the first question does not wait for them."""
     load = getattr(assistant.embedder, "load", None)
@@ -294,13 +313,65 @@ def warm(assistant: Any) -> None:
     assistant.index.tokenizer.tokenize("준비")
 
 
+def create_app(assistant: Any) -> Any:
+    """The one server: the HTTP API under /v1 (docs at /docs), MCP at /mcp, the chat UI at /."""
+    import gradio as gr
+
+    from assistant.api import create_api
+    from assistant.mcp_server import build_mcp
+
+    settings = assistant.settings
+    api = create_api(assistant, mcp=build_mcp(assistant))
+    blocks = build_app(assistant).queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        **mount_options(settings),
+    )
+
+
+class BackgroundServer:
+    """The server in a thread of this process (tests, benches): start, use ``url``, stop."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{host}:{port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 30.0) -> "BackgroundServer":
+        """Start serving; returns once the server accepts connections."""
+        self._thread = threading.Thread(target=self.server.run, name="jaryo-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssistantError(f"the server did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
 def serve(settings: Settings) -> None:
-    """Build the assistant and serve the UI (blocks until stopped)."""
+    """Build the assistant and serve the UI, the API and MCP on one port (blocks until
+    stopped)."""
+    import uvicorn
+
+    check_exposure(settings)
     from assistant.build import build_assistant
 
-    options = launch_options(settings)
     assistant = build_assistant(settings)
     warm(assistant)
-    app = build_app(assistant)
-    logger.info("serving on http://%s:%d", settings.host, settings.port)
-    app.queue().launch(**options)
+    app = create_app(assistant)
+    logger.info("UI at /, API at /v1 (docs at /docs), MCP at /mcp")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)

@@ -66,13 +66,43 @@ class _Details:
         pass
 
 
+def _scope(collections: tuple[str, ...], documents: tuple[str, ...]) -> Any:
+    from ingest.records import Scope
+
+    return Scope(tuple(collections), tuple(documents)) if collections or documents else None
+
+
+_SCOPE_COLLECTION = click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    help="Search only this collection (repeat for several).",
+)
+_SCOPE_DOCUMENT = click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    help="Search only this document id (repeat for several).",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--sync", is_flag=True, help="Also remove documents whose files are gone.")
+@click.option(
+    "--sync", is_flag=True, help="Also take documents whose files are gone out of the collection."
+)
+@click.option("--collection", help="Collection to add them to (default 기본).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], sync: bool, as_json: bool) -> None:
-    """Add or update documents: files, folders, or web addresses (http:// or https://)."""
+def ingest(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    sync: bool,
+    collection: str | None,
+    as_json: bool,
+) -> None:
+    """Add or update documents in a collection: files, folders, or web addresses (http://
+    or https://)."""
     from ingest.reader import IngestReport
     from ingest.report import print_report, progress_bar, report_json
     from ingest.web import is_url
@@ -83,10 +113,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], sync: bool, as_json: bool
     report = IngestReport()
     with progress_bar() as progress:
         if files:
-            report = assistant.ingest(files, sync=sync, progress=progress)
+            report = assistant.ingest(files, sync=sync, progress=progress, collection=collection)
         for n, url in enumerate(urls):
             progress(n, len(urls), url)  # before the fetch, which may take a while
-            fetched = assistant.add_url(url, progress=_Details(progress))
+            fetched = assistant.add_url(url, progress=_Details(progress), collection=collection)
             report.outcomes += fetched.outcomes
             report.seconds += fetched.seconds
     if as_json:
@@ -99,19 +129,71 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], sync: bool, as_json: bool
 
 @main.command()
 @click.argument("doc_ids", nargs=-1, required=True)
+@click.option("--collection", help="Only take them out of this collection.")
 @click.pass_context
-def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
-    """Delete documents by id (see `jaryo docs`)."""
-    _assistant(ctx).remove(list(doc_ids))
-    click.echo(f"removed {len(doc_ids)} document(s)")
+def remove(ctx: click.Context, doc_ids: tuple[str, ...], collection: str | None) -> None:
+    """Delete documents by id (see `jaryo docs`), or take them out of one collection."""
+    deleted = _assistant(ctx).remove(list(doc_ids), collection=collection)
+    if collection:
+        click.echo(f"took {len(doc_ids)} document(s) out of {collection}")
+    click.echo(f"removed {len(deleted)} document(s)")
 
 
 @main.command()
+@click.option("--collection", help="Only the documents of this collection.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def docs(ctx: click.Context) -> None:
-    """List indexed documents."""
-    for d in _assistant(ctx).documents():
-        click.echo(f"{d.doc_id}\t{d.format}\t{d.chunks} chunks\t{d.title}")
+def docs(ctx: click.Context, collection: str | None, as_json: bool) -> None:
+    """List indexed documents and their collections."""
+    from assistant.citations import DocumentRecord
+
+    found = _assistant(ctx).documents(collection)
+    if as_json:
+        rows = [DocumentRecord.of(d).model_dump() for d in found]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for d in found:
+        groups = ", ".join(d.collections)
+        click.echo(f"{d.doc_id}\t{d.format}\t{d.chunks} chunks\t{groups}\t{d.title}")
+
+
+@main.group()
+def collections() -> None:
+    """List, create, rename and delete collections."""
+
+
+@collections.command("list")
+@click.pass_context
+def collections_list(ctx: click.Context) -> None:
+    """Collections and their number of documents."""
+    for c in _assistant(ctx).collections():
+        click.echo(f"{c.name}\t{c.documents} documents")
+
+
+@collections.command("create")
+@click.argument("name")
+@click.pass_context
+def collections_create(ctx: click.Context, name: str) -> None:
+    """Create an empty collection."""
+    click.echo(f"created {_assistant(ctx).create_collection(name)}")
+
+
+@collections.command("rename")
+@click.argument("old")
+@click.argument("new")
+@click.pass_context
+def collections_rename(ctx: click.Context, old: str, new: str) -> None:
+    """Rename a collection."""
+    click.echo(f"renamed {old} to {_assistant(ctx).rename_collection(old, new)}")
+
+
+@collections.command("delete")
+@click.argument("name")
+@click.pass_context
+def collections_delete(ctx: click.Context, name: str) -> None:
+    """Delete a collection and the documents no other collection holds."""
+    deleted = _assistant(ctx).delete_collection(name)
+    click.echo(f"deleted {name} and {len(deleted)} document(s) only it held")
 
 
 @main.command()
@@ -122,6 +204,8 @@ def docs(ctx: click.Context) -> None:
 @click.option(
     "--history", "history", multiple=True, help="An earlier question of the conversation (repeat)."
 )
+@_SCOPE_COLLECTION
+@_SCOPE_DOCUMENT
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
 def ask(
@@ -131,64 +215,61 @@ def ask(
     mode: str | None,
     backend: str | None,
     history: tuple[str, ...],
+    collections: tuple[str, ...],
+    documents: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Answer a question with numbered, cited sources."""
+    from assistant.citations import answer_json
+
     assistant = _assistant(ctx, answerer=backend)
     turns = [(q, "") for q in history]
-    answer = assistant.ask(question, history=turns, k=top_k, mode=mode, backend=backend)  # type: ignore[arg-type]
+    answer = assistant.ask(
+        question,
+        history=turns,
+        k=top_k,
+        mode=mode,  # type: ignore[arg-type]
+        backend=backend,
+        scope=_scope(collections, documents),
+    )
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
     else:
         click.echo(answer.render())
 
 
-def answer_json(answer: Any) -> dict[str, Any]:
-    """An answer as plain JSON."""
-    return {
-        "answer": answer.text,
-        "found": answer.found,
-        "backend": answer.backend,
-        "notice": answer.notice,
-        "question": answer.question,
-        "sources": [
-            {
-                "n": s.number,
-                "title": s.hit.chunk.title,
-                "source": s.hit.chunk.source,
-                "doc_id": s.hit.chunk.doc_id,
-                "start": s.hit.chunk.start,
-                "end": s.hit.chunk.end,
-                "page": s.hit.chunk.page,
-                "page_end": s.hit.chunk.page_end,
-                "ocr": s.hit.chunk.ocr,
-                "context": s.hit.chunk.context,
-                "score": s.hit.score,
-                "text": s.hit.chunk.text,
-                "highlights": [list(h) for h in s.highlights],
-            }
-            for s in answer.sources
-        ],
-    }
-
-
 @main.command("search")
 @click.argument("query")
 @click.option("-k", "--top-k", type=int, help="Passages to show.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode.")
+@_SCOPE_COLLECTION
+@_SCOPE_DOCUMENT
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def search_cmd(
-    ctx: click.Context, query: str, top_k: int | None, mode: str | None, as_json: bool
+    ctx: click.Context,
+    query: str,
+    top_k: int | None,
+    mode: str | None,
+    collections: tuple[str, ...],
+    documents: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Print the top-k passages for a query without composing an answer."""
-    hits = _assistant(ctx).search(query, k=top_k, mode=mode)  # type: ignore[arg-type]
+    hits = _assistant(ctx).search(
+        query,
+        k=top_k,
+        mode=mode,  # type: ignore[arg-type]
+        scope=_scope(collections, documents),
+    )
     rows = [
         {
             "rank": r + 1,
             "score": round(h.score, 4),
             "title": h.chunk.title,
             "source": h.chunk.source,
+            "doc_id": h.chunk.doc_id,
+            "passage_id": h.chunk.id,
             "location": h.chunk.pages or f"{h.chunk.start}-{h.chunk.end}",
             "page": h.chunk.page,
             "page_end": h.chunk.page_end,
@@ -351,10 +432,19 @@ def build_model(ctx: click.Context) -> None:
 @click.option("--port", type=int, help="Port (JARYO_PORT).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Start the chat UI."""
+    """Serve the chat UI, the HTTP API (/v1, docs at /docs) and MCP (/mcp) on one port."""
     import ui
 
     ui.serve(_settings(ctx, host=host, port=port))
+
+
+@main.command("mcp")
+@click.pass_context
+def mcp_cmd(ctx: click.Context) -> None:
+    """Serve the MCP tools over stdio (for desktop assistants and editors)."""
+    from assistant.mcp_server import build_mcp
+
+    build_mcp(_assistant(ctx)).run("stdio")
 
 
 if __name__ == "__main__":

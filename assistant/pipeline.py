@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from index.collection import Index
 from index.embedder import Embedder
+from index.membership import DEFAULT_COLLECTION, clean_name
 from index.store import NewChunk
 from ingest.chunking import chunk_text
 from ingest.errors import AssistantError, IngestError
@@ -93,8 +94,10 @@ class Ingestor:
             )
         return out
 
-    def _flush(self, pending: Pending, delete: list[str]) -> None:
-        self.index.apply(put=embed_chunks(self.embedder, pending), delete=delete)
+    def _flush(self, pending: Pending, delete: list[str], collection: str | None = None) -> None:
+        self.index.apply(
+            put=embed_chunks(self.embedder, pending), delete=delete, collection=collection
+        )
 
     def ingest(
         self,
@@ -102,9 +105,15 @@ class Ingestor:
         *,
         sync_root_ids: set[str] | None = None,
         progress: Progress | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
-        """Ingest ``sources``; with ``sync_root_ids`` (the ids found on disk) also remove
-        stored documents whose files are gone."""
+        """Ingest ``sources`` into ``collection`` (the default one when None); with
+        ``sync_root_ids`` (the ids found on disk) also take the documents of that collection
+        whose files are gone out of it (deleting those no other collection holds).
+
+        A file already stored, unchanged or under another name, joins the collection.
+        """
+        target = clean_name(collection or DEFAULT_COLLECTION)  # a bad name fails before work
         started = time.perf_counter()
         report = IngestReport()
         pending: list[tuple[Document, list[NewChunk]]] = []
@@ -117,7 +126,7 @@ class Ingestor:
         options = replace(self.load_options, progress=detail) if detail else self.load_options
 
         def commit() -> None:
-            self._commit(pending, pending_outcomes, report)
+            self._commit(pending, pending_outcomes, report, target)
             if count_chunks is not None:
                 count_chunks(sum(o.chunks for o in report.outcomes))
 
@@ -142,12 +151,15 @@ class Ingestor:
                 )
                 old_hash = self.index.store.document_hash(doc.doc_id)
                 if old_hash == doc.content_hash:
+                    self.index.store.link([doc.doc_id], target)
                     report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
                     continue
                 twin = seen_hashes.get(doc.content_hash) or self.index.store.doc_with_hash(
                     doc.content_hash
                 )
                 if twin is not None and twin != doc.doc_id:
+                    if twin not in seen_hashes.values():
+                        self.index.store.link([twin], target)
                     report.outcomes.append(
                         FileOutcome(doc.doc_id, "duplicate", reason=f"same content as {twin}")
                     )
@@ -168,10 +180,11 @@ class Ingestor:
                 commit()
                 pending, pending_outcomes, n_pending = [], [], 0
         commit()
-        if sync_root_ids is not None:
-            gone = [d.doc_id for d in self.index.documents() if d.doc_id not in sync_root_ids]
+        if sync_root_ids is not None and target in {c.name for c in self.index.collections()}:
+            held = self.index.documents(target)
+            gone = [d.doc_id for d in held if d.doc_id not in sync_root_ids]
             if gone:
-                self.index.remove(gone)
+                self.index.remove(gone, collection=target)
                 report.outcomes.extend(FileOutcome(g, "removed") for g in gone)
         if progress:
             progress(len(sources), len(sources), "")
@@ -183,11 +196,12 @@ class Ingestor:
         pending: list[tuple[Document, list[NewChunk]]],
         outcomes: list[FileOutcome],
         report: IngestReport,
+        collection: str | None = None,
     ) -> None:
         if not pending:
             return
         try:
-            self._flush(pending, [])
+            self._flush(pending, [], collection)
         except AssistantError as exc:
             report.outcomes.extend(
                 FileOutcome(o.doc_id, "failed", reason=f"{o.doc_id}: {exc}") for o in outcomes

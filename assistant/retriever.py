@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 
 from index.collection import Index
 from index.embedder import Embedder
-from ingest.records import Chunk, Hit
+from ingest.records import Chunk, Hit, Scope
 from ingest.settings import RetrievalMode
 
 
@@ -67,14 +67,15 @@ def search(
     k: int,
     mode: RetrievalMode,
     dense_weight: float,
+    scope: Scope | None = None,
 ) -> list[Hit]:
-    """Embed the query (unless keyword-only) and search the index."""
+    """Embed the query (unless keyword-only) and search the index (within ``scope``)."""
     import time
 
     t0 = time.perf_counter()
     vec = None if mode == "bm25" else embedder.embed([query], kind="query")[0]
     embed_s = time.perf_counter() - t0
-    hits = index.search(query, vec, k=k, mode=mode, dense_weight=dense_weight)
+    hits = index.search(query, vec, k=k, mode=mode, dense_weight=dense_weight, scope=scope)
     t = index.last_timings
     index.last_timings = type(t)(embed_s, t.dense, t.keyword, t.fusion)
     return hits
@@ -90,6 +91,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     mode: RetrievalMode = "hybrid"
     dense_weight: float = 0.4
+    scope: Scope | None = None
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -101,5 +103,6 @@ class HybridRetriever(BaseRetriever):
             k=self.k,
             mode=self.mode,
             dense_weight=self.dense_weight,
+            scope=self.scope,
         )
         return [hit_to_document(h) for h in hits]

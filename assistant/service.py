@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
 from index.collection import Index
 from index.embedder import Embedder
+from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
 from index.store import DocumentInfo
-from ingest.errors import AnswerError, AssistantError, IngestError
+from ingest.errors import AnswerError, AssistantError, IngestError, NotFoundError
 from ingest.reader import (
     FileOutcome,
     IngestReport,
@@ -29,13 +30,22 @@ from ingest.reader import (
     collect_sources,
     document_from_loaded,
 )
-from ingest.records import Hit
+from ingest.records import Chunk, Hit, Scope
 from ingest.settings import RetrievalMode, Settings
 from ingest.web import fetch, is_url, load_fetched, normalize_url, snapshot_suffix
 
 logger = logging.getLogger(__name__)
 
 History = list[tuple[str, str]]  # (question, answer text) of earlier turns
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored passage and the document text just before and after it."""
+
+    chunk: Chunk
+    before: str = ""
+    after: str = ""
 
 
 class Assistant:
@@ -80,23 +90,33 @@ class Assistant:
         return expand_followup(question, standalone, self.index.tokenizer)
 
     def retriever(
-        self, *, k: int | None = None, mode: RetrievalMode | None = None
+        self,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        scope: Scope | None = None,
     ) -> HybridRetriever:
-        """A LangChain retriever with these settings."""
+        """A LangChain retriever with these settings (searching only ``scope``)."""
         return HybridRetriever(
             index=self.index,
             embedder=self.embedder,
             k=k or self.settings.top_k,
             mode=mode or self.settings.retrieval_mode,
             dense_weight=self.settings.dense_weight,
+            scope=scope,
         )
 
     def retrieval_chain(
-        self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
+        self,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        backend: str | None = None,
+        scope: Scope | None = None,
     ) -> Runnable[dict[str, Any], dict[str, Any]]:
         """LCEL: {question, history} → condensed question → retrieved hits."""
         backend = self._backend(backend)
-        retriever = self.retriever(k=k, mode=mode)
+        retriever = self.retriever(k=k, mode=mode, scope=scope)
         name = backend
 
         def condense(x: dict[str, Any]) -> str:
@@ -110,7 +130,12 @@ class Assistant:
         ) | RunnablePassthrough.assign(hits=RunnableLambda(hits))
 
     def chain(
-        self, *, k: int | None = None, mode: RetrievalMode | None = None, backend: str | None = None
+        self,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        backend: str | None = None,
+        scope: Scope | None = None,
     ) -> Runnable[dict[str, Any], Answer]:
         """LCEL: condense → retrieve → answer → validate citations."""
         name = self._backend(backend)
@@ -119,7 +144,7 @@ class Assistant:
             return self._answer(name, x["standalone"], x["hits"])
 
         return (
-            self.retrieval_chain(k=k, mode=mode, backend=name)
+            self.retrieval_chain(k=k, mode=mode, backend=name, scope=scope)
             | RunnableLambda(answer)
             | RunnableLambda(validate_citations)
         )
@@ -132,9 +157,10 @@ class Assistant:
         k: int | None = None,
         mode: RetrievalMode | None = None,
         backend: str | None = None,
+        scope: Scope | None = None,
     ) -> Answer:
-        """Answer a question (with the conversation so far)."""
-        return self.chain(k=k, mode=mode, backend=backend).invoke(
+        """Answer a question (with the conversation so far) from the passages in ``scope``."""
+        return self.chain(k=k, mode=mode, backend=backend, scope=scope).invoke(
             {"question": question, "history": history or []}
         )
 
@@ -146,10 +172,11 @@ class Assistant:
         k: int | None = None,
         mode: RetrievalMode | None = None,
         backend: str | None = None,
+        scope: Scope | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it grows, then the final validated :class:`Answer`."""
         name = self._backend(backend)
-        state = self.retrieval_chain(k=k, mode=mode, backend=name).invoke(
+        state = self.retrieval_chain(k=k, mode=mode, backend=name, scope=scope).invoke(
             {"question": question, "history": history or []}
         )
         answerer = self.answerers[name]
@@ -191,9 +218,14 @@ class Assistant:
         )
 
     def search(
-        self, query: str, *, k: int | None = None, mode: RetrievalMode | None = None
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        scope: Scope | None = None,
     ) -> list[Hit]:
-        """Top-k passages without composing an answer."""
+        """Top-k passages (of ``scope``) without composing an answer."""
         return search(
             self.index,
             self.embedder,
@@ -201,35 +233,84 @@ class Assistant:
             k=k or self.settings.top_k,
             mode=mode or self.settings.retrieval_mode,
             dense_weight=self.settings.dense_weight,
+            scope=scope,
         )
 
-    # -- documents -------------------------------------------------------------------------
+    def passage(self, passage_id: int, *, around: int = 0) -> Passage:
+        """One stored passage by id, with up to ``around`` characters of text either side."""
+        chunk = self.index.store.chunks([passage_id]).get(passage_id)
+        if chunk is None:
+            raise NotFoundError(f"no such passage: {passage_id}")
+        before = after = ""
+        if around > 0:
+            doc = self.index.store.document(chunk.doc_id)
+            if doc is not None:
+                before = doc.text[max(0, chunk.start - around) : chunk.start]
+                after = doc.text[chunk.end : chunk.end + around]
+        return Passage(chunk, before, after)
 
-    def documents(self) -> list[DocumentInfo]:
-        """Indexed documents."""
-        return self.index.documents()
+    # -- documents and collections -----------------------------------------------------------
+
+    def documents(self, collection: str | None = None) -> list[DocumentInfo]:
+        """Indexed documents (of one collection)."""
+        return self.index.documents(collection)
+
+    def collections(self) -> list[CollectionInfo]:
+        """Collections with their number of documents, the default first."""
+        return self.index.collections()
+
+    def create_collection(self, name: str) -> str:
+        """A new empty collection; returns its name as stored."""
+        with self._write_lock:
+            self.index.store.create_collection(name)
+        return clean_name(name)
+
+    def rename_collection(self, old: str, new: str) -> str:
+        """Rename a collection; returns the new name as stored."""
+        with self._write_lock:
+            self.index.store.rename_collection(old, new)
+        return clean_name(new)
+
+    def delete_collection(self, name: str) -> list[str]:
+        """Delete a collection and the documents no other collection holds (their ids)."""
+        with self._write_lock:
+            return self.index.delete_collection(name)
 
     def ingest(
-        self, paths: list[Path], *, sync: bool = False, progress: Progress | None = None
+        self,
+        paths: list[Path],
+        *,
+        sync: bool = False,
+        progress: Progress | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; ``sync`` also removes documents whose files are gone
-        (web pages, which have no file, are kept)."""
+        """Ingest files and folders into ``collection`` (default 기본); ``sync`` also takes
+        the collection's documents whose files are gone out of it (web pages, which have no
+        file, are kept)."""
         sources = collect_sources(paths, allow_outside=self.settings.follow_outside_links)
         sync_ids = None
         if sync:
             sync_ids = {s.doc_id for s in sources}
             sync_ids |= {d.doc_id for d in self.documents() if is_url(d.doc_id)}
         with self._write_lock:
-            return self.ingestor.ingest(sources, sync_root_ids=sync_ids, progress=progress)
+            return self.ingestor.ingest(
+                sources, sync_root_ids=sync_ids, progress=progress, collection=collection
+            )
 
     def add_uploads(
-        self, files: list[tuple[str, Path]], *, progress: Progress | None = None
+        self,
+        files: list[tuple[str, Path]],
+        *,
+        progress: Progress | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
-        """Store uploaded files under content-hash names in the data folder, then ingest them.
+        """Store uploaded files under content-hash names in the data folder, then ingest them
+        into ``collection`` (default 기본).
 
         ``files`` holds (original file name, temporary path) pairs; the original name becomes
         the document id but is never used as a path.
         """
+        target = clean_name(collection or DEFAULT_COLLECTION)
         sources: list[Source] = []
         rejected = IngestReport()
         limit = int(self.settings.max_file_mb * 1_000_000)
@@ -250,7 +331,7 @@ class Assistant:
                 continue
             sources.append(Source(self._store_upload(data, Path(safe_name).suffix), safe_name))
         with self._write_lock:
-            report = self.ingestor.ingest(sources, progress=progress)
+            report = self.ingestor.ingest(sources, progress=progress, collection=target)
         report.outcomes = rejected.outcomes + report.outcomes
         return report
 
@@ -265,14 +346,18 @@ class Assistant:
             part.replace(stored)
         return stored
 
-    def add_url(self, url: str, *, progress: Progress | None = None) -> IngestReport:
-        """Fetch a web page (HTML, PDF or plain text) by address and ingest it.
+    def add_url(
+        self, url: str, *, progress: Progress | None = None, collection: str | None = None
+    ) -> IngestReport:
+        """Fetch a web page (HTML, PDF or plain text) by address and ingest it into
+        ``collection`` (default 기본).
 
         The normalised address is the document id, so adding it again updates the document
         (or reports it unchanged); the fetched bytes are kept in the uploads folder like an
         upload, and the document's meta names the address, the fetch time and the snapshot.
         """
         started = time.perf_counter()
+        target = clean_name(collection or DEFAULT_COLLECTION)
         doc_id = url.strip()
         try:
             doc_id = normalize_url(url)
@@ -292,15 +377,19 @@ class Assistant:
             failed = FileOutcome(doc_id, "failed", reason=str(exc))
             return IngestReport([failed], time.perf_counter() - started)
         with self._write_lock:
-            report = self.ingestor.ingest([Source(stored, doc_id, document=doc)], progress=progress)
+            report = self.ingestor.ingest(
+                [Source(stored, doc_id, document=doc)], progress=progress, collection=target
+            )
         report.seconds = time.perf_counter() - started
         return report
 
-    def remove(self, doc_ids: list[str]) -> None:
-        """Delete documents from the index."""
-        known = {d.doc_id for d in self.documents()}
+    def remove(self, doc_ids: list[str], *, collection: str | None = None) -> list[str]:
+        """Delete documents, or with ``collection`` only take them out of it (deleting those
+        then in no collection); returns the ids deleted."""
+        known = {d.doc_id for d in self.documents(collection)}
         missing = [d for d in doc_ids if d not in known]
         if missing:
-            raise AssistantError(f"no such document: {', '.join(missing)}")
+            where = f" in collection {collection}" if collection else ""
+            raise NotFoundError(f"no such document{where}: {', '.join(missing)}")
         with self._write_lock:
-            self.index.remove(doc_ids)
+            return self.index.remove(doc_ids, collection=collection)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.errors import AssistantError
 from ingest.records import LoadOptions
 
 DEFAULT_MODEL = "multilingual-e5-small"
@@ -92,10 +93,18 @@ class Settings(BaseSettings):
         description="Allow fetching addresses on this machine or the local network (loopback, "
         "private, link-local); off so that the UI cannot be used to reach internal services.",
     )
-    host: str = Field("127.0.0.1", description="Address the UI binds to.")
-    port: int = Field(7860, description="Port the UI listens on.")
+    host: str = Field("127.0.0.1", description="Address the UI and the API bind to.")
+    port: int = Field(7860, description="Port the UI and the API listen on.")
     auth_user: str | None = Field(None, description="UI login user (with auth_password).")
     auth_password: SecretStr | None = Field(None, description="UI login password.")
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated API keys; when set, the HTTP API and MCP routes need "
+        "'Authorization: Bearer KEY'.",
+    )
+    max_request_mb: float = Field(
+        200.0, gt=0, description="Largest upload request to the HTTP API (all files), in MB."
+    )
 
     def load_options(self, progress: Callable[[str], None] | None = None) -> LoadOptions:
         """What the loaders need to know of these settings."""
@@ -106,6 +115,22 @@ class Settings(BaseSettings):
             max_pages=self.max_pages,
             progress=progress,
         )
+
+    def api_key_list(self) -> list[str]:
+        """The configured API keys (empty: the API needs none)."""
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    def ui_login(self) -> tuple[str, str] | None:
+        """(user, password) of the UI login, or None; an error when only one is set."""
+        password = self.auth_password.get_secret_value() if self.auth_password else ""
+        if self.auth_user and password:
+            return (self.auth_user, password)
+        if self.auth_user or password:
+            raise AssistantError(
+                "로그인을 쓰려면 JARYO_AUTH_USER와 JARYO_AUTH_PASSWORD를 모두 설정하세요."
+            )
+        return None
 
     @property
     def index_dir(self) -> Path:

@@ -96,9 +96,16 @@ def test_launch_options_default_is_local_without_login(settings: Settings, caplo
     assert not caplog.records
 
 
-def test_launch_options_warns_on_open_address_without_login(tmp_path: Path, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="ui"):
+def test_launch_options_refuse_an_open_address_without_key_or_login(tmp_path: Path) -> None:
+    with pytest.raises(AssistantError, match=r"refusing to serve on 0\.0\.0\.0"):
         ui.launch_options(Settings(data_dir=tmp_path, host="0.0.0.0"))
+
+
+def test_launch_options_warn_on_open_address_with_a_key_but_no_login(
+    tmp_path: Path, caplog
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ui"):
+        ui.launch_options(Settings(data_dir=tmp_path, host="0.0.0.0", api_keys="k"))
     assert "without a login" in caplog.text
 
 
