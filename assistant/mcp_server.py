@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,6 +17,7 @@ from assistant.citations import (
     PassageWithContext,
     SearchResult,
 )
+from ingest.errors import AssistantError
 from ingest.records import Scope
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,18 @@ class DocumentsOutput(BaseModel):
     collections: list[CollectionRecord]
 
 
+@contextlib.contextmanager
+def _as_tool_errors() -> Iterator[None]:
+    """Our errors reach the client as the tool's error message (anything else is a crash
+    whose text stays in the server log)."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        yield
+    except AssistantError as exc:
+        raise ToolError(str(exc)) from exc
+
+
 def _scope(collections: list[str] | None, documents: list[str] | None) -> Scope | None:
     if not collections and not documents:
         return None
@@ -80,7 +95,8 @@ def build_mcp(assistant: Any) -> Any:
         collections: Collections = None,
         documents: Documents = None,
     ) -> SearchOutput:
-        hits = assistant.search(query, k=k, mode=mode, scope=_scope(collections, documents))
+        with _as_tool_errors():
+            hits = assistant.search(query, k=k, mode=mode, scope=_scope(collections, documents))
         return SearchOutput(
             query=query, results=[SearchResult.of(h, n + 1) for n, h in enumerate(hits)]
         )
@@ -104,12 +120,13 @@ def build_mcp(assistant: Any) -> Any:
         documents: Documents = None,
         k: Annotated[int | None, Field(ge=1, le=50, description="Passages to read.")] = None,
     ) -> AnswerRecord:
-        answer = assistant.ask(
-            question,
-            history=[(q, "") for q in history or []],
-            k=k,
-            scope=_scope(collections, documents),
-        )
+        with _as_tool_errors():
+            answer = assistant.ask(
+                question,
+                history=[(q, "") for q in history or []],
+                k=k,
+                scope=_scope(collections, documents),
+            )
         return AnswerRecord.of(answer)
 
     @server.tool(
@@ -123,8 +140,10 @@ def build_mcp(assistant: Any) -> Any:
             str | None, Field(description="Only the documents of this collection.")
         ] = None,
     ) -> DocumentsOutput:
+        with _as_tool_errors():
+            docs = assistant.documents(collection)
         return DocumentsOutput(
-            documents=[DocumentRecord.of(d) for d in assistant.documents(collection)],
+            documents=[DocumentRecord.of(d) for d in docs],
             collections=[CollectionRecord.of(c) for c in assistant.collections()],
         )
 
@@ -141,7 +160,8 @@ def build_mcp(assistant: Any) -> Any:
             int, Field(ge=0, le=5000, description="Characters of context either side.")
         ] = 0,
     ) -> PassageWithContext:
-        p = assistant.passage(passage_id, around=around)
+        with _as_tool_errors():
+            p = assistant.passage(passage_id, around=around)
         return PassageWithContext(
             before=p.before, after=p.after, **PassageRecord.fields_of(p.chunk)
         )
