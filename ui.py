@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+from index.membership import DEFAULT_COLLECTION
 from ingest.errors import AssistantError
 from ingest.settings import Settings
 
@@ -88,7 +89,22 @@ def build_app(assistant: Any) -> Any:
                             send = gr.Button("보내기", variant="primary", scale=1, elem_id="send")
                     with gr.Column(scale=1, min_width=220):
                         new = gr.Button("새 대화", elem_id="new-chat")
-                        with gr.Accordion("검색 설정", open=True):
+                        with gr.Accordion("검색 범위", open=True):
+                            scope_collections = gr.Dropdown(
+                                cb.collection_choices(assistant),
+                                value=[],
+                                multiselect=True,
+                                label="컬렉션 (비우면 전체)",
+                                elem_id="chat-collections",
+                            )
+                            scope_documents = gr.Dropdown(
+                                cb.document_choices(assistant),
+                                value=[],
+                                multiselect=True,
+                                label="문서 (비우면 전체)",
+                                elem_id="chat-documents",
+                            )
+                        with gr.Accordion("검색 설정", open=False):
                             k = gr.Slider(
                                 1, 10, value=settings.top_k, step=1, label="구절 수 (top-k)"
                             )
@@ -107,6 +123,13 @@ def build_app(assistant: Any) -> Any:
             with gr.Tab("문서", id="docs-tab"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
+                        target = gr.Dropdown(
+                            cb.collection_choices(assistant),
+                            value=DEFAULT_COLLECTION,
+                            allow_custom_value=True,
+                            label="컬렉션 — 올릴 곳 (새 이름을 쓰면 새로 만듭니다)",
+                            elem_id="doc-collection",
+                        )
                         files = gr.File(
                             label="문서 올리기 — " + " ".join(cb.UPLOAD_TYPES),
                             file_count="multiple",
@@ -139,7 +162,7 @@ def build_app(assistant: Any) -> Any:
                     interactive=False,
                     wrap=True,
                     elem_id="documents",
-                    column_widths=["40%", "28%", "8%", "8%", "16%"],
+                    column_widths=["34%", "24%", "7%", "7%", "14%", "14%"],
                 )
                 gr.Markdown("**문서 삭제** — 표에서 행을 누르거나 목록에서 고른 뒤 삭제하세요.")
                 with gr.Row(equal_height=True):
@@ -160,15 +183,38 @@ def build_app(assistant: Any) -> Any:
                         )
                         confirm_no = gr.Button("취소", elem_id="cancel-delete")
                 delete_status = gr.Markdown(elem_id="delete-status")
+                with gr.Accordion("컬렉션 관리", open=False, elem_id="collections"):
+                    gr.Markdown("위에서 고른 컬렉션의 이름을 바꾸거나 삭제합니다.")
+                    with gr.Row(equal_height=True):
+                        new_name = gr.Textbox(
+                            show_label=False,
+                            placeholder="새 컬렉션 이름",
+                            scale=3,
+                            container=False,
+                            elem_id="collection-name",
+                        )
+                        make = gr.Button("만들기", scale=1, elem_id="collection-create")
+                        rename = gr.Button("이름 바꾸기", scale=1, elem_id="collection-rename")
+                        drop = gr.Button(
+                            "컬렉션 삭제", variant="stop", scale=1, elem_id="collection-delete"
+                        )
+                    with gr.Group(visible=False, elem_id="confirm-collection") as confirm_drop:
+                        confirm_drop_text = gr.Markdown(padding=True)
+                        with gr.Row():
+                            drop_yes = gr.Button(
+                                "정말 삭제", variant="stop", elem_id="confirm-collection-delete"
+                            )
+                            drop_no = gr.Button("취소", elem_id="cancel-collection-delete")
+                    collection_status = gr.Markdown(elem_id="collection-status")
 
         # -- chat wiring --
         chat_io: dict[str, Any] = {
-            "inputs": [box, chatbot, turns, k, mode, backend],
+            "inputs": [box, chatbot, turns, k, mode, backend, scope_collections, scope_documents],
             "outputs": [box, chatbot, sources, turns],
         }
 
-        def respond(q, chat, history, top_k, how, engine):
-            yield from cb.respond(assistant, q, chat, history, top_k, how, engine)
+        def respond(q, chat, history, top_k, how, engine, groups, chosen):
+            yield from cb.respond(assistant, q, chat, history, top_k, how, engine, groups, chosen)
 
         box.submit(respond, **chat_io)
         send.click(respond, **chat_io)
@@ -181,41 +227,72 @@ def build_app(assistant: Any) -> Any:
         chatbot.clear(cb.new_chat, None, [box, chatbot, sources, turns])
 
         # -- documents wiring --
-        def refreshed() -> tuple[Any, Any]:
-            return cb.document_rows(assistant), gr.Dropdown(
-                choices=cb.document_choices(assistant), value=None
+        # every picker that lists documents or collections, refreshed after each change
+        pickers = [docs, pick, target, scope_collections, scope_documents]
+
+        def refreshed(collection: str | None = DEFAULT_COLLECTION) -> tuple[Any, ...]:
+            groups = cb.collection_choices(assistant)
+            names = {name for _, name in groups}
+            documents = cb.document_choices(assistant)
+            return (
+                cb.document_rows(assistant),
+                gr.Dropdown(choices=documents, value=None),
+                gr.Dropdown(
+                    choices=groups,
+                    value=collection if collection in names else DEFAULT_COLLECTION,
+                ),
+                gr.Dropdown(choices=groups),
+                gr.Dropdown(choices=documents),
             )
 
-        def on_upload(paths, progress=gr.Progress()):  # noqa: B008
-            result = cb.upload(assistant, paths, progress=progress)
-            rows, choices = refreshed()
+        def on_upload(paths, collection, progress=gr.Progress()):  # noqa: B008
+            result = cb.upload(assistant, paths, progress=progress, collection=collection)
             return (
                 result.outcomes,
                 result.summary,
-                rows,
-                choices,
                 None,
                 gr.Chatbot(examples=examples()),
+                *refreshed(collection),
             )
 
-        add.click(on_upload, [files], [outcomes, upload_status, docs, pick, files, chatbot])
+        add.click(on_upload, [files, target], [outcomes, upload_status, files, chatbot, *pickers])
 
-        def on_url(url, progress=gr.Progress()):  # noqa: B008
-            result = cb.add_url(assistant, url, progress=progress)
-            rows, choices = refreshed()
+        def on_create(name):
+            status = cb.create_collection(assistant, name)
+            return status, "", *refreshed(name.strip())
+
+        def on_rename(old, name):
+            status = cb.rename_collection(assistant, old, name)
+            return status, "", *refreshed(name.strip())
+
+        def ask_drop(name):
+            return cb.delete_collection_prompt(assistant, name), gr.Group(visible=True)
+
+        def do_drop(name):
+            status = cb.delete_collection(assistant, name)
+            return status, gr.Group(visible=False), *refreshed()
+
+        make.click(on_create, [new_name], [collection_status, new_name, *pickers])
+        rename.click(on_rename, [target, new_name], [collection_status, new_name, *pickers])
+        drop.click(ask_drop, [target], [confirm_drop_text, confirm_drop])
+        drop_yes.click(do_drop, [target], [collection_status, confirm_drop, *pickers])
+        drop_no.click(lambda: gr.Group(visible=False), None, [confirm_drop])
+        target.change(lambda: gr.Group(visible=False), None, [confirm_drop])
+
+        def on_url(url, collection, progress=gr.Progress()):  # noqa: B008
+            result = cb.add_url(assistant, url, progress=progress, collection=collection)
             kept = url if result.failed else ""  # a failed address stays, to be corrected
             return (
                 result.outcomes,
                 result.summary,
-                rows,
-                choices,
                 kept,
                 gr.Chatbot(examples=examples()),
+                *refreshed(collection),
             )
 
         url_io: dict[str, Any] = {
-            "inputs": [url_box],
-            "outputs": [outcomes, upload_status, docs, pick, url_box, chatbot],
+            "inputs": [url_box, target],
+            "outputs": [outcomes, upload_status, url_box, chatbot, *pickers],
         }
         add_url.click(on_url, **url_io)
         url_box.submit(on_url, **url_io)
@@ -223,20 +300,19 @@ def build_app(assistant: Any) -> Any:
         def ask_delete(doc_id):
             return cb.delete_prompt(assistant, doc_id), gr.Group(visible=True)
 
-        def do_delete(doc_id):
+        def do_delete(doc_id, collection):
             status = cb.delete(assistant, doc_id)
-            rows, choices = refreshed()
-            return status, rows, choices, gr.Group(visible=False)
+            return status, gr.Group(visible=False), *refreshed(collection)
 
         def row_doc_id(evt: gr.SelectData) -> str | None:
             return cb.pick_row(evt.row_value)
 
         docs.select(row_doc_id, None, [pick])
         delete.click(ask_delete, [pick], [confirm_text, confirm])
-        confirm_yes.click(do_delete, [pick], [delete_status, docs, pick, confirm])
+        confirm_yes.click(do_delete, [pick, target], [delete_status, confirm, *pickers])
         confirm_no.click(lambda: gr.Group(visible=False), None, [confirm])
         pick.change(lambda: gr.Group(visible=False), None, [confirm])
-        app.load(refreshed, None, [docs, pick])
+        app.load(refreshed, None, pickers)
     return app
 
 

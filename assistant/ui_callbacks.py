@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answers import Answer, Source
+from index.membership import DEFAULT_COLLECTION
 from ingest.errors import AssistantError
 from ingest.reader import FileOutcome
-from ingest.records import Chunk
+from ingest.records import Chunk, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ MODE_CHOICES = [
     ("의미 검색 (dense)", "dense"),
     ("키워드 검색 (BM25)", "bm25"),
 ]
-DOCUMENT_HEADERS = ["제목", "파일", "형식", "구절 수", "추가 시각"]
+DOCUMENT_HEADERS = ["제목", "파일", "형식", "구절 수", "컬렉션", "추가 시각"]
 OUTCOME_HEADERS = ["파일", "결과", "구절 수", "사유"]
 STATUS_LABELS = {
     "added": "추가됨",
@@ -195,8 +196,11 @@ def respond(
     k: int | None = None,
     mode: str | None = None,
     backend: str | None = None,
+    collections: Sequence[str] | None = None,
+    documents: Sequence[str] | None = None,
 ) -> Iterator[tuple[str, ChatMessages, str, Turns]]:
-    """Stream an answer into the chat, then show its sources.
+    """Stream an answer into the chat, then show its sources; the question is asked within
+    the chosen ``collections`` and ``documents`` (everything when none is chosen).
 
     Yields (question box, chat messages, sources html, conversation turns).
     """
@@ -214,6 +218,7 @@ def respond(
             k=int(k) if k else None,
             mode=mode or None,
             backend=backend or None,
+            scope=scope_of(collections, documents),
         ):
             if isinstance(item, Answer):
                 final = [*chat, {"role": "assistant", "content": answer_markdown(item)}]
@@ -225,6 +230,13 @@ def respond(
             yield "", [*chat, {"role": "assistant", "content": text}], "", turns
     except AssistantError as exc:
         raise _ui_error(str(exc)) from exc
+
+
+def scope_of(collections: Sequence[str] | None, documents: Sequence[str] | None) -> Scope | None:
+    """The retrieval scope of the chat's pickers (None: everything)."""
+    if not collections and not documents:
+        return None
+    return Scope(tuple(collections or ()), tuple(documents or ()))
 
 
 def new_chat() -> tuple[str, ChatMessages, str, Turns]:
@@ -240,9 +252,12 @@ def _when(ts: float) -> str:
 
 
 def document_rows(assistant: Any) -> Rows:
-    """The documents table: title, file (document id), format, chunks, added time."""
+    """The documents table: title, file (document id), format, chunks, collections, added."""
     docs = sorted(assistant.documents(), key=lambda d: (-d.added_at, d.doc_id))
-    return [[d.title, d.doc_id, d.format, d.chunks, _when(d.added_at)] for d in docs]
+    return [
+        [d.title, d.doc_id, d.format, d.chunks, ", ".join(d.collections), _when(d.added_at)]
+        for d in docs
+    ]
 
 
 def document_choices(assistant: Any) -> list[tuple[str, str]]:
@@ -298,8 +313,10 @@ def upload(
     assistant: Any,
     paths: Sequence[str | Path] | None,
     progress: Callable[..., Any] | None = None,
+    collection: str | None = None,
 ) -> UploadResult:
-    """Ingest uploaded files (stored under content-hash names by the assistant).
+    """Ingest uploaded files (stored under content-hash names by the assistant) into
+    ``collection`` (기본 when empty; a new name creates the collection).
 
     ``progress`` is called like ``gr.Progress``: ``progress((done, total), desc=...)``.
     """
@@ -309,12 +326,17 @@ def upload(
 
     report_progress = _UploadProgress(progress)
     try:
-        report = assistant.add_uploads([(p.name, p) for p in files], progress=report_progress)
+        report = assistant.add_uploads(
+            [(p.name, p) for p in files],
+            progress=report_progress,
+            collection=collection or DEFAULT_COLLECTION,
+        )
     except AssistantError as exc:
         raise _ui_error(str(exc)) from exc
     if progress is not None:
         progress((len(files), len(files)), desc="완료")
-    result = _result(report, f"{len(report.outcomes)}개 파일 처리")
+    target = html.escape(collection or DEFAULT_COLLECTION)
+    result = _result(report, f"{len(report.outcomes)}개 파일 처리 → 컬렉션 「{target}」")
     logger.info("upload: %s", result.summary)
     return result
 
@@ -327,9 +349,13 @@ def _result(report: Any, head: str) -> UploadResult:
 
 
 def add_url(
-    assistant: Any, url: str | None, progress: Callable[..., Any] | None = None
+    assistant: Any,
+    url: str | None,
+    progress: Callable[..., Any] | None = None,
+    collection: str | None = None,
 ) -> UploadResult:
-    """Fetch a web page by address and ingest it; the outcome is shown like an upload's.
+    """Fetch a web page by address and ingest it into ``collection`` (기본 when empty); the
+    outcome is shown like an upload's.
 
     An address typed without ``http://`` or ``https://`` gets ``https://``, as in a browser.
     """
@@ -343,12 +369,15 @@ def add_url(
     tracker = _UploadProgress(progress)  # a fetched PDF's pages (OCR) are shown as uploads' are
     tracker.total, tracker.name = 1, url
     try:
-        report = assistant.add_url(url, progress=tracker)
+        report = assistant.add_url(
+            url, progress=tracker, collection=collection or DEFAULT_COLLECTION
+        )
     except AssistantError as exc:
         raise _ui_error(str(exc)) from exc
     if progress is not None:
         progress((1, 1), desc="완료")
-    result = _result(report, "웹 주소 1개 처리")
+    target = html.escape(collection or DEFAULT_COLLECTION)
+    result = _result(report, f"웹 주소 1개 처리 → 컬렉션 「{target}」")
     logger.info("web page %s: %s", url, result.summary)
     return result
 
@@ -384,6 +413,58 @@ def delete(assistant: Any, doc_id: str | None) -> str:
     return f"**{html.escape(d.title)}** (`{d.doc_id}`)을(를) 삭제했습니다."
 
 
+# -- collections -----------------------------------------------------------------------------
+
+
+def collection_choices(assistant: Any) -> list[tuple[str, str]]:
+    """(label, name) pairs for the collection pickers, the default first."""
+    return [(f"{c.name} ({c.documents})", c.name) for c in assistant.collections()]
+
+
+def _status(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except AssistantError as exc:
+        raise _ui_error(str(exc)) from exc
+
+
+def create_collection(assistant: Any, name: str | None) -> str:
+    """Create an empty collection; returns a status line."""
+    made = _status(lambda: assistant.create_collection(name or ""))
+    return f"컬렉션 「{html.escape(made)}」을(를) 만들었습니다."
+
+
+def rename_collection(assistant: Any, old: str | None, new: str | None) -> str:
+    """Rename collection ``old`` to ``new``; returns a status line."""
+    if not old:
+        raise _ui_error("이름을 바꿀 컬렉션을 먼저 고르세요.")
+    renamed = _status(lambda: assistant.rename_collection(old, new or ""))
+    return f"컬렉션 「{html.escape(old)}」의 이름을 「{html.escape(renamed)}」(으)로 바꿨습니다."
+
+
+def delete_collection_prompt(assistant: Any, name: str | None) -> str:
+    """The confirmation question for deleting a collection (what it would delete)."""
+    if not name:
+        raise _ui_error("삭제할 컬렉션을 먼저 고르세요.")
+    if name == DEFAULT_COLLECTION:
+        raise _ui_error(f"기본 컬렉션 「{DEFAULT_COLLECTION}」은(는) 삭제할 수 없습니다.")
+    docs = _status(lambda: assistant.documents(name))
+    only = [d for d in docs if len(d.collections) == 1]
+    return (
+        f"컬렉션 **{html.escape(name)}**을(를) 삭제할까요? 문서 {len(docs)}개 중 다른 컬렉션에 "
+        f"없는 {len(only)}개는 색인에서도 삭제됩니다."
+    )
+
+
+def delete_collection(assistant: Any, name: str | None) -> str:
+    """Delete a collection and the documents only it held; returns a status line."""
+    deleted = _status(lambda: assistant.delete_collection(name or ""))
+    return (
+        f"컬렉션 「{html.escape(name or '')}」과(와) 그곳에만 있던 문서 {len(deleted)}개를 "
+        "삭제했습니다."
+    )
+
+
 __all__ = [
     "DOCUMENT_HEADERS",
     "MODE_CHOICES",
@@ -392,7 +473,11 @@ __all__ = [
     "UploadResult",
     "add_url",
     "answer_markdown",
+    "collection_choices",
+    "create_collection",
     "delete",
+    "delete_collection",
+    "delete_collection_prompt",
     "delete_prompt",
     "document_choices",
     "document_rows",
@@ -401,7 +486,9 @@ __all__ = [
     "new_chat",
     "outcome_rows",
     "pick_row",
+    "rename_collection",
     "respond",
+    "scope_of",
     "sources_html",
     "upload",
 ]

@@ -235,8 +235,9 @@ def test_document_rows_and_choices(corpus_assistant) -> None:
     rows = cb.document_rows(corpus_assistant)
     assert len(rows) == 2
     by_file = {r[1]: r for r in rows}
-    _title, _file, fmt, chunks, added = by_file["segye-2025-deepseek.txt"]
+    _title, _file, fmt, chunks, groups, added = by_file["segye-2025-deepseek.txt"]
     assert fmt == "txt"
+    assert groups == "기본"
     assert chunks > 0
     assert len(added) == len("2025-01-01 00:00")
     assert "segye-2025-deepseek.txt" in dict(
@@ -321,3 +322,56 @@ def test_a_source_card_shows_the_passage_in_its_surrounding_text(corpus_assistan
         cb.document_surroundings(corpus_assistant),
     )
     assert "앞뒤 내용" not in plain  # a changed document shows no misleading context
+
+
+# -- collections -----------------------------------------------------------------------------
+
+
+def test_upload_into_a_collection_and_ask_within_it(fake_assistant, tmp_path: Path) -> None:
+    whale = tmp_path / "whale.txt"
+    whale.write_text("제주 파란고래 연구소의 2026년 예산은 417억원이다.", encoding="utf-8")
+    fake_assistant.ingest(ARTICLES)
+    result = cb.upload(fake_assistant, [whale], collection="고래")
+    assert "컬렉션 「고래」" in result.summary
+    assert ("고래 (1)", "고래") in cb.collection_choices(fake_assistant)
+    rows = {r[1]: r for r in cb.document_rows(fake_assistant)}
+    assert rows["whale.txt"][4] == "고래"
+    steps = list(cb.respond(fake_assistant, QUESTION, [], [], 5, "hybrid", None, ["고래"], []))
+    _, _, sources, _ = steps[-1]
+    assert "whale.txt" in sources
+    assert ARTICLES[0].name not in sources  # the DeepSeek article is not in 고래
+    chosen = list(
+        cb.respond(fake_assistant, QUESTION, [], [], 5, "hybrid", None, [], [ARTICLES[1].name])
+    )[-1][2]
+    assert ARTICLES[1].name in chosen
+    assert "whale.txt" not in chosen
+    assert cb.scope_of([], []) is None
+
+
+def test_collection_management_callbacks(fake_assistant, tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("모음에만 있는 메모다. 다른 곳에는 없다.", encoding="utf-8")
+    assert "「보고서」" in cb.create_collection(fake_assistant, " 보고서 ")
+    with pytest.raises(gr.Error, match="already exists"):
+        cb.create_collection(fake_assistant, "보고서")
+    assert "「연구」" in cb.rename_collection(fake_assistant, "보고서", "연구")
+    cb.upload(fake_assistant, [note], collection="연구")
+    prompt = cb.delete_collection_prompt(fake_assistant, "연구")
+    assert "문서 1개 중" in prompt
+    assert "1개는 색인에서도 삭제" in prompt
+    with pytest.raises(gr.Error, match="삭제할 수 없습니다"):
+        cb.delete_collection_prompt(fake_assistant, "기본")
+    with pytest.raises(gr.Error):
+        cb.rename_collection(fake_assistant, None, "x")
+    assert "문서 1개를 삭제" in cb.delete_collection(fake_assistant, "연구")
+    assert fake_assistant.documents() == []
+    assert [name for _, name in cb.collection_choices(fake_assistant)] == ["기본"]
+
+
+def test_the_app_has_collection_pickers(corpus_assistant) -> None:
+    app = ui.build_app(corpus_assistant)
+    dropdowns = {c.elem_id: c for c in app.blocks.values() if isinstance(c, gr.Dropdown)}
+    assert dropdowns["chat-collections"].multiselect
+    assert dropdowns["chat-documents"].multiselect
+    assert dropdowns["doc-collection"].value == "기본"
+    assert ("기본 (2)", "기본") in dropdowns["doc-collection"].choices
