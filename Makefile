@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup clean
+.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup bench-api clean
 
 $(VENV)/.stamp-install: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -61,6 +61,9 @@ bench-scale: model
 
 bench-startup: model
 	$(PY) bench/startup.py --models-dir $(DATA)/models
+
+bench-api: model
+	$(PY) bench/api.py --models-dir $(DATA)/models
 
 clean:
 	rm -rf $(VENV) $(DATA)

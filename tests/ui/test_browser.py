@@ -64,19 +64,18 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[Live]:
-    """The real app (real model, shipped corpus) served in this process on a free port."""
+    """The real server `jaryo serve` runs (UI, API and MCP on one port; real model, shipped
+    corpus), in a thread of this process on a free port."""
     import ui
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("browser-data"), port=_free_port())
     assistant = build_assistant(settings, embedder=real_embedder)
     assistant.ingest([CORPUS])
-    app = ui.build_app(assistant)
-    options = ui.launch_options(settings) | {"prevent_thread_lock": True, "quiet": True}
-    app.queue().launch(**options)
+    server = ui.BackgroundServer(ui.create_app(assistant), "127.0.0.1", settings.port).start()
     try:
-        yield Live(f"http://127.0.0.1:{settings.port}/", assistant)
+        yield Live(f"{server.url}/", assistant)
     finally:
-        app.close()
+        server.stop()
         assistant.index.close()
 
 
