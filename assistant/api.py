@@ -52,6 +52,7 @@ from ingest.errors import (
     ModelError,
     NotFoundError,
 )
+from ingest.reader import IngestReport
 from ingest.settings import RetrievalMode, Settings
 
 logger = logging.getLogger(__name__)
@@ -370,14 +371,27 @@ def _document_routes(v1: APIRouter, assistant: Any, jobs: Jobs) -> None:
 
     @v1.post("/documents", tags=["documents"], response_model=None)
     def upload(
-        files: Annotated[list[UploadFile], File(description="One or many files.")],
+        files: Annotated[list[UploadFile] | None, File(description="One or many files.")] = None,
+        urls: Annotated[
+            list[str] | None, Form(alias="url", description="Web addresses to fetch (repeat).")
+        ] = None,
         collection: Annotated[str | None, Form()] = None,
         background: Annotated[bool, Query(description="Return a job to poll at once.")] = False,
     ) -> dict[str, Any] | JSONResponse:
-        """Add files to a collection; each file's outcome as the 문서 tab reports it.
+        """Add files and web pages to a collection; each one's outcome as the 문서 tab reports
+        it.
 
         With ``background=true`` the answer is 202 and a job id: poll ``GET /v1/jobs/{id}``.
         """
+        files, urls = files or [], [u for u in urls or [] if u.strip()]
+        if not files and not urls:
+            raise ApiError(
+                422,
+                "send one or more files (multipart field 'files') or web addresses ('url')",
+                "invalid_request_error",
+                code="validation_error",
+                param="files",
+            )
         target = clean_name(collection or DEFAULT_COLLECTION)
         limit = int(assistant.settings.max_file_mb * 1_000_000)
         for f in files:
@@ -397,7 +411,13 @@ def _document_routes(v1: APIRouter, assistant: Any, jobs: Jobs) -> None:
             raise
 
         def work(progress: Any = None) -> dict[str, Any]:
-            report = assistant.add_uploads(pairs, progress=progress, collection=target)
+            report = IngestReport()
+            if pairs:
+                report = assistant.add_uploads(pairs, progress=progress, collection=target)
+            for url in urls:
+                fetched = assistant.add_url(url, progress=progress, collection=target)
+                report.outcomes += fetched.outcomes
+                report.seconds += fetched.seconds
             return IngestRecord.of(report, target).model_dump()
 
         if not background:

@@ -108,6 +108,18 @@ def test_upload_reports_each_file_as_the_ui_does(live: Live, tmp_path) -> None:
     assert found[0]["doc_id"] == "고래.txt"
 
 
+def test_a_web_address_is_fetched_into_a_collection(start, page_server) -> None:  # type: ignore[no-untyped-def]
+    live = start(web_allow_private=True)  # the page server is on loopback
+    page = page_server.url("/html/newspim_1.html")
+    missing = page_server.url("/html/nowhere.html")
+    r = live.client.post("/v1/documents", data={"url": [page, missing], "collection": "웹"})
+    assert r.status_code == 200, r.text
+    files = r.json()["files"]
+    assert [(f["doc_id"], f["status"]) for f in files] == [(page, "added"), (missing, "failed")]
+    assert "404" in files[1]["reason"]
+    assert [d.doc_id for d in live.assistant.documents("웹")] == [page]
+
+
 def test_a_background_upload_is_a_job_to_poll(live: Live) -> None:
     files = [("files", ("spri.txt", (CORPUS / "spri-2020-us-china-ai-rivalry.txt").read_bytes()))]
     r = live.client.post(
