@@ -374,13 +374,6 @@ def mount_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch`` (the UI alone): the address and the
-    :func:`mount_options`."""
-    check_exposure(settings)
-    return {"server_name": settings.host, "server_port": settings.port, **mount_options(settings)}
-
-
 def warm(assistant: Any) -> None:
     """Load the embedding model and Kiwi now, so the first question does not wait for them."""
     load = getattr(assistant.embedder, "load", None)

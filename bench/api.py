@@ -5,8 +5,9 @@ while an upload is ingesting.
 
 1. Overhead: the seed questions (tests/data/seed_qa.jsonl) over the shipped corpus, each asked
    in-process (``Assistant.search`` / ``Assistant.ask``) and over loopback HTTP (``POST
-   /v1/search`` / ``POST /v1/chat/completions``), alternating, ``--repeat`` rounds; p50/p95 of
-   each and of the difference.
+   /v1/search`` / ``POST /v1/chat/completions``) one after the other (which goes first alternates
+   by round), ``--repeat`` rounds after one warm-up round; p50/p95 of each and of the
+   per-question difference.
 2. Load: ``--clients`` threads, each with its own ``openai`` SDK client, ask chat completions
    (every other one streamed) for ``--seconds`` while KorQuAD dev documents are uploaded through
    ``POST /v1/documents?background=true`` (batch after batch, polled through ``/v1/jobs``), so
@@ -57,25 +58,27 @@ def overhead(assistant: Any, url: str, questions: list[str], repeat: int) -> lis
     """p50/p95 in-process vs over HTTP, for search and for a non-streamed chat answer."""
     client = httpx.Client(base_url=url, timeout=120)
     timings: dict[str, list[float]] = {k: [] for k in ("search", "search_http", "ask", "ask_http")}
-    for q in questions[:3]:  # warm-up: model, Kiwi, connection
-        assistant.search(q)
+    body = {"model": "jaryo", "messages": []}
+    for q in questions:  # warm-up: model, Kiwi, caches, the connection
+        assistant.ask(q)
         client.post("/v1/search", json={"query": q}).raise_for_status()
-    for _ in range(repeat):
+    for r in range(repeat):
         for q in questions:
-            t0 = time.perf_counter()
-            assistant.search(q)
-            t1 = time.perf_counter()
-            client.post("/v1/search", json={"query": q}).raise_for_status()
-            t2 = time.perf_counter()
-            assistant.ask(q)
-            t3 = time.perf_counter()
-            body = {"model": "jaryo", "messages": [{"role": "user", "content": q}]}
-            client.post("/v1/chat/completions", json=body).raise_for_status()
-            t4 = time.perf_counter()
-            timings["search"].append(t1 - t0)
-            timings["search_http"].append(t2 - t1)
-            timings["ask"].append(t3 - t2)
-            timings["ask_http"].append(t4 - t3)
+            body["messages"] = [{"role": "user", "content": q}]
+            calls = [
+                ("search", lambda q=q: assistant.search(q)),
+                ("search_http", lambda q=q: client.post("/v1/search", json={"query": q})),
+                ("ask", lambda q=q: assistant.ask(q)),
+                ("ask_http", lambda: client.post("/v1/chat/completions", json=body)),
+            ]
+            if r % 2:  # every other round over HTTP first, so neither side gets warm caches
+                calls = [calls[1], calls[0], calls[3], calls[2]]
+            for name, call in calls:
+                t0 = time.perf_counter()
+                result = call()
+                timings[name].append(time.perf_counter() - t0)
+                if isinstance(result, httpx.Response):
+                    result.raise_for_status()
     client.close()
     rows = []
     for name, local, remote in (

@@ -86,39 +86,38 @@ def test_build_app_offers_the_answerer_choice_when_several(corpus_assistant, scr
     assert engine.visible is True
 
 
-def test_launch_options_default_is_local_without_login(settings: Settings, caplog) -> None:
+def test_mount_options_default_is_local_without_login(settings: Settings, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="ui"):
-        opts = ui.launch_options(settings)
-    assert opts["server_name"] == "127.0.0.1"
+        ui.check_exposure(settings)
+        opts = ui.mount_options(settings)
     assert opts["auth"] is None
     assert opts["allowed_paths"] == []
     assert opts["max_file_size"] == int(settings.max_file_mb * 1_000_000)
     assert not caplog.records
 
 
-def test_launch_options_refuse_an_open_address_without_key_or_login(tmp_path: Path) -> None:
+def test_an_open_address_without_key_or_login_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AssistantError, match=r"refusing to serve on 0\.0\.0\.0"):
-        ui.launch_options(Settings(data_dir=tmp_path, host="0.0.0.0"))
+        ui.check_exposure(Settings(data_dir=tmp_path, host="0.0.0.0"))
 
 
-def test_launch_options_warn_on_open_address_with_a_key_but_no_login(
-    tmp_path: Path, caplog
-) -> None:
+def test_an_open_address_with_a_key_but_no_login_warns(tmp_path: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="ui"):
-        ui.launch_options(Settings(data_dir=tmp_path, host="0.0.0.0", api_keys="k"))
+        ui.check_exposure(Settings(data_dir=tmp_path, host="0.0.0.0", api_keys="k"))
     assert "without a login" in caplog.text
 
 
-def test_launch_options_login(tmp_path: Path, caplog) -> None:
+def test_mount_options_login(tmp_path: Path, caplog) -> None:
     s = Settings(data_dir=tmp_path, host="0.0.0.0", auth_user="kim", auth_password="s3cret")
     with caplog.at_level(logging.WARNING, logger="ui"):
-        opts = ui.launch_options(s)
+        ui.check_exposure(s)
+        opts = ui.mount_options(s)
     assert opts["auth"] == ("kim", "s3cret")
     assert not caplog.records
     with pytest.raises(AssistantError, match="AUTH_PASSWORD"):
-        ui.launch_options(Settings(data_dir=tmp_path, auth_user="kim"))
+        ui.mount_options(Settings(data_dir=tmp_path, auth_user="kim"))
     with pytest.raises(AssistantError, match="AUTH_USER"):
-        ui.launch_options(Settings(data_dir=tmp_path, auth_password=SecretStr("x")))
+        ui.mount_options(Settings(data_dir=tmp_path, auth_password=SecretStr("x")))
 
 
 # -- chat ------------------------------------------------------------------------------------
