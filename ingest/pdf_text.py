@@ -1,0 +1,212 @@
+"""PDF page lines to text: running headers dropped, wrapped lines re-joined, tables as rows.
+
+Korean word processors (Hangul's default) wrap a line at any syllable, so a line end may
+split a word ("최저임" / "금"); Word and most others wrap between words. Which kind a document
+is shows in its line starts: only a syllable-wrapped document starts lines with endings
+such as "니다." or "는". In such a document a break is joined without a space when the
+syllables on both sides occur inside words of the same document more often than across a
+space (no morphological analyser is needed at ingestion).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ingest.pdf_layout import Line, PageLayout
+
+HEADER_ZONE = 0.12  # top and bottom share of the page where running headers and footers sit
+EDGE_LINES = 2  # ...and always this many first and last lines of each page
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_TOKEN = re.compile(r"[\uac00-\ud7a3]+")
+# syllables and endings that never start a Korean word: after a line break they continue one
+_NEVER_INITIAL = set("는을를었았였겠됩읍했됐")
+_ENDING_START = re.compile(
+    r"^(니다|습니|읍니|다[.,!?]|요[.,!?]|죠[.,!?]|까[.?]|부터|까지|조차|처럼|에서|에게|으로|이라|"
+    r"라고|라는|이며|입니다|이다|이고|이나|에는|에도|와의|과의)"
+)
+# a word ending in one of these is complete more often than not
+_WORD_FINAL = set("는은을를의과와에서로도만이가고며면게지다됨함음데께나야요른한된던신할될듯차라")
+_PARTICLE = set("이가은는을를의에도와과로만")
+_NAME_LIST = re.compile(r"^([\uac00-\ud7a3]{2,4}[․ㆍ·])+[\uac00-\ud7a3]{1,3}$")
+_APART = re.compile(r"^(및|등|등[의에을이은과])$")  # written apart from the word before
+_SENTENCE_END = re.compile(r"[.!?。:;]$|[.!?]['\"”’)\]]$|다\.?$")
+_LIST_ITEM = re.compile(
+    r"^([0-9]{1,3}[.)]\s|\(?[0-9]{1,3}\)\s|[가-하][.)]\s|\([가-하]\)|[①-⑳]|[○●◦•▪■□◆◇※\-–·*➢>]\s?|제\s?\d+\s?[조장절항]\b)"
+)
+_PAGE_NUMBER = re.compile(
+    r"^[-–—(\[]?\s*(page|p\.)?\s*\d{1,4}\s*(/|of)?\s*(\d{1,4})?\s*[-–—)\]]?$|^[-–—]\s*\d{1,4}\s*[-–—]$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A document's pages as text, and what was dropped from them."""
+
+    pages: list[str]
+    dropped_lines: int  # running header/footer lines and page numbers removed
+
+
+def render(layouts: list[PageLayout]) -> Rendered:
+    """Every page's text: paragraphs one per line, table rows ``| a | b |``."""
+    repeated = _running_keys(layouts)
+    seen: set[str] = set()
+    kept_pages: list[list[Line]] = []
+    dropped = 0
+    for layout in layouts:
+        edge = {id(line) for line in _edge_lines(layout)}
+        kept: list[Line] = []
+        for line in layout.lines:
+            if id(line) in edge:
+                text = _line_text(line)
+                if _PAGE_NUMBER.match(text.strip()):
+                    dropped += 1
+                    continue
+                key = _key(text)
+                if key in repeated:
+                    if key in seen:
+                        dropped += 1
+                        continue
+                    seen.add(key)
+            kept.append(line)
+        kept_pages.append(kept)
+    joiner = Joiner(line.text for page in kept_pages for line in page if line.cells is None)
+    return Rendered([_page_text(page, joiner) for page in kept_pages], dropped)
+
+
+# -- running headers and footers -------------------------------------------------------------
+
+
+def _line_text(line: Line) -> str:
+    if line.cells is None:
+        return line.text
+    return " ".join(" ".join(cell) for cell in line.cells)
+
+
+def _key(text: str) -> str:
+    """Text compared across pages: page numbers and spacing do not count."""
+    return re.sub(r"[\d\s]+", "", text)
+
+
+def _edge_lines(layout: PageLayout) -> list[Line]:
+    """Lines where running headers and footers can be: the page's top and bottom."""
+    if not layout.lines:
+        return []
+    by_top = sorted(layout.lines, key=lambda line: line.top)
+    out = by_top[:EDGE_LINES] + by_top[-EDGE_LINES:]
+    top_zone, bottom_zone = HEADER_ZONE * layout.height, (1 - HEADER_ZONE) * layout.height
+    out += [line for line in by_top if line.bottom <= top_zone or line.top >= bottom_zone]
+    return list({id(line): line for line in out}.values())
+
+
+def _running_keys(layouts: list[PageLayout]) -> set[str]:
+    """Header and footer lines found on most pages (page numbers aside)."""
+    pages = [layout for layout in layouts if layout.lines]
+    if len(pages) < 2:
+        return set()
+    counts: Counter[str] = Counter()
+    for layout in pages:
+        counts.update({_key(_line_text(line)) for line in _edge_lines(layout)})
+    need = max(2, (len(pages) + 1) // 2)
+    return {key for key, n in counts.items() if n >= need and len(key) >= 2}
+
+
+# -- joining wrapped lines -------------------------------------------------------------------
+
+
+class Joiner:
+    """Decides whether a line break inside a paragraph is a space or splits a word."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        lines = list(lines)
+        self.words: Counter[str] = Counter()  # Korean words seen whole, inside lines
+        for line in lines:
+            for token in line.split()[1:-1]:  # a line's first and last words may be cut
+                self.words.update(_TOKEN.findall(token))
+        starts = [line.split()[0] for line in lines if line.split()]
+        endings = sum(1 for s in starts if s[0] in _NEVER_INITIAL or _ENDING_START.match(s))
+        # a syllable-wrapped document starts some lines mid-word, a word-wrapped one never
+        self.syllable_wrapped = endings >= 2 and endings >= 0.01 * len(starts)
+
+    def join(self, prev: str, nxt: str) -> str:
+        """``prev`` and ``nxt`` as one line."""
+        if prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and nxt[:1].islower():
+            return prev[:-1] + nxt
+        if self.splits_word(prev, nxt):
+            return prev + nxt
+        return f"{prev} {nxt}"
+
+    def splits_word(self, prev: str, nxt: str) -> bool:
+        """Whether the break between ``prev`` and ``nxt`` falls inside a Korean word."""
+        if not self.syllable_wrapped or not prev or not nxt:
+            return False
+        if not (_HANGUL.match(prev[-1]) and _HANGUL.match(nxt[0])):
+            return False
+        tail_token, head = prev.split()[-1], nxt.split()[0]
+        if _NAME_LIST.match(tail_token):
+            return True  # "김철민․허영․조승" / "래": lists of names wrap inside a name
+        if head[0] in _NEVER_INITIAL or _ENDING_START.match(head):
+            return True
+        tail = _TOKEN.findall(tail_token)[-1]
+        match = _TOKEN.match(head)
+        assert match is not None
+        head_run = match.group()
+        if head_run in _PARTICLE:
+            return True
+        if _APART.match(head_run):
+            return False
+        if self._starts_word(tail + head_run, len(tail) + 1):
+            return True  # the joined word, or its start, is written whole elsewhere
+        if len(tail) == 1:
+            return self.words[tail] < 3  # "여" / "러분도", but "이" / "엄중한"
+        if self._starts_word(head_run) and (self.words[tail] or len(tail) + len(head_run) >= 7):
+            return False  # two known words, or a word after what would be an over-long one
+        if tail[-1] in _WORD_FINAL:
+            return False
+        return True
+
+    def _starts_word(self, run: str, shortest: int = 2) -> bool:
+        """Whether ``run`` or a start of it (a word before its particle) is a word here."""
+        if self.words[run]:
+            return True
+        return any(self.words[run[:n]] for n in range(len(run) - 1, max(shortest, 2) - 1, -1))
+
+
+def _starts_paragraph(prev: Line, line: Line) -> bool:
+    height = max(prev.bottom - prev.top, 1.0)
+    if _SENTENCE_END.search(prev.text) or _LIST_ITEM.match(line.text):
+        return True
+    if line.top >= prev.top and line.top - prev.bottom > 0.8 * height:
+        return True  # a blank line between them
+    same_column = abs(line.col_x0 - prev.col_x0) < 1.0
+    if same_column and line.top >= prev.top and line.x0 - line.col_x0 > 0.8 * height:
+        return True  # an indented first line
+    return False
+
+
+def _page_text(lines: list[Line], joiner: Joiner) -> str:
+    out: list[str] = []
+    prev: Line | None = None
+    for line in lines:
+        if line.cells is not None:
+            row = " | ".join(_cell_text(cell, joiner) for cell in line.cells)
+            out.append(f"| {row} |")
+            prev = None
+            continue
+        if prev is not None and out and not _starts_paragraph(prev, line):
+            out[-1] = joiner.join(out[-1], line.text)
+        else:
+            out.append(line.text)
+        prev = line
+    return "\n".join(out)
+
+
+def _cell_text(lines: list[str], joiner: Joiner) -> str:
+    text = ""
+    for line in lines:
+        text = joiner.join(text, line) if text else line
+    return " ".join(text.replace("|", "/").split())
