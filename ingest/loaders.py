@@ -1,7 +1,8 @@
 """Read files into text: one loader per format, each raising IngestError with the reason.
 
-Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdf (PDF),
-python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a bounded worker process).
+Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdfium2 and
+pdfplumber's table finder (PDF), python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a
+bounded worker process).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path, PurePosixPath
 from ingest.errors import IngestError
 from ingest.hwp import load_hwp
 from ingest.hwpx import load_hwpx
-from ingest.office import load_docx, load_pdf
+from ingest.office import load_docx
+from ingest.pdf import load_pdf
 from ingest.records import Loaded, LoadOptions
 from ingest.textfile import decode_text, load_html, load_text
 

@@ -93,7 +93,7 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
     meta["pages"] = count
     if textless:
         meta["textless_pages"] = [i + 1 for i in textless]
-    logger.debug("%s: %d pages, %d header/footer lines dropped", name, count, rendered.dropped_lines)
+    logger.debug("%s: %d pages, %d running lines dropped", name, count, rendered.dropped_lines)
     return Loaded("\f".join(pages), "pdf", title=title, meta=meta)
 
 

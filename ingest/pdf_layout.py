@@ -9,7 +9,9 @@ which is ~10x faster than letting pdfplumber parse the page again.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
+import itertools
 import logging
 import statistics
 from collections.abc import Iterator
@@ -126,7 +128,9 @@ def read_page(page: pdfium.PdfPage, table_start: int = 0) -> PageLayout:
     rows = [_fragments(row) for row in _rows(text_chars)]
     for (box, cell_boxes), mine in zip(tables, table_chars, strict=True):
         table = _fill_table(cell_boxes, mine)
-        if table.rows:
+        if table is None:  # the rules do not fit the text: read it as running text
+            rows.extend(_fragments(row) for row in _rows(mine))
+        elif table.rows:
             rows.append([Fragment("", box[0], box[2], box[1], box[3], box[3] - box[1], table)])
     rows = [r for r in rows if r]
     rows.sort(key=lambda r: min(f.top for f in r))
@@ -183,7 +187,8 @@ def _chars(textpage: pdfium.PdfTextPage, left: float, top: float) -> list[Char]:
         pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect)
         if rect.right < rect.left or rect.top < rect.bottom:
             continue
-        out.append(Char(text, rect.left - left, rect.right - left, top - rect.top, top - rect.bottom, space))
+        x0, x1 = rect.left - left, rect.right - left
+        out.append(Char(text, x0, x1, top - rect.top, top - rect.bottom, space))
         space = False
     return out
 
@@ -232,7 +237,7 @@ def _fragments(row: list[Char]) -> list[Fragment]:
     usual gap between letters rather than against zero.
     """
     height = statistics.median(c.bottom - c.top for c in row) or 1.0
-    gaps = [c.x0 - p.x1 for p, c in zip(row, row[1:], strict=False)]
+    gaps = [c.x0 - p.x1 for p, c in itertools.pairwise(row)]
     usual = statistics.median(gaps) if gaps else 0.0
     usual = min(max(usual, -0.25 * height), 0.05 * height)
     out: list[Fragment] = []
@@ -373,25 +378,24 @@ def find_tables(
     return out
 
 
-def _fill_table(cell_boxes: list[Box], chars: list[Char]) -> Table:
-    """Rows of cell texts for the cells of one table (pdfplumber's row/column grid)."""
+def _fill_table(cell_boxes: list[Box], chars: list[Char]) -> Table | None:
+    """Rows of cell texts for the cells of one table (pdfplumber's row/column grid), or None
+    when the grid's rules cut through words (fills and frames that are not a table)."""
     from pdfplumber.table import Table as GridTable
 
-    grid = GridTable(None, cell_boxes)  # type: ignore[arg-type]  # rows need no page
-    x0 = min(c[0] for c in cell_boxes)
-    t = min(c[1] for c in cell_boxes)
-    x1 = max(c[2] for c in cell_boxes)
-    b = max(c[3] for c in cell_boxes)
-    mine = chars
+    index = _CellIndex(cell_boxes)
+    where = [index.find(c) for c in chars]
+    if _cut_words(chars, where) >= 2:
+        return None
+    by_cell: dict[int, list[Char]] = {}
+    for c, k in zip(chars, where, strict=True):
+        if k is not None:
+            by_cell.setdefault(k, []).append(c)
+    number = {box: k for k, box in enumerate(cell_boxes)}
     rows: list[list[list[str]]] = []
     tops: list[tuple[float, float]] = []
-    for row in grid.rows:
-        cells: list[list[str]] = []
-        for box in row.cells:
-            if box is None:
-                cells.append([])
-                continue
-            cells.append(cell_lines([c for c in mine if _inside_strict(c, box)]))
+    for row in GridTable(None, cell_boxes).rows:  # type: ignore[arg-type]  # rows need no page
+        cells = [cell_lines(by_cell.get(number[box], [])) if box else [] for box in row.cells]
         if any(cells):
             boxes = [box for box in row.cells if box is not None]
             rows.append(cells)
@@ -399,13 +403,43 @@ def _fill_table(cell_boxes: list[Box], chars: list[Char]) -> Table:
     # columns empty in every row are artefacts of doubled rules
     keep = [j for j in range(len(rows[0]) if rows else 0) if any(r[j] for r in rows)]
     rows = [[r[j] for j in keep] for r in rows]
-    return Table(rows, x0, x1, t, b, tops)
+    x0 = min(c[0] for c in cell_boxes)
+    x1 = max(c[2] for c in cell_boxes)
+    return Table(rows, x0, x1, min(c[1] for c in cell_boxes), max(c[3] for c in cell_boxes), tops)
 
 
-def _inside_strict(c: Char, box: Box) -> bool:
-    x = (c.x0 + c.x1) / 2
-    y = (c.top + c.bottom) / 2
-    return box[0] <= x < box[2] and box[1] <= y < box[3]
+class _CellIndex:
+    """Which cell of a grid holds a point: the grid's lines cut the table into slots."""
+
+    def __init__(self, boxes: list[Box]) -> None:
+        self.xs = sorted({b[0] for b in boxes} | {b[2] for b in boxes})
+        self.ys = sorted({b[1] for b in boxes} | {b[3] for b in boxes})
+        self.slots: dict[tuple[int, int], int] = {}
+        for k, (x0, t, x1, b) in enumerate(boxes):
+            for i in range(bisect.bisect_left(self.xs, x0), bisect.bisect_left(self.xs, x1)):
+                for j in range(bisect.bisect_left(self.ys, t), bisect.bisect_left(self.ys, b)):
+                    self.slots.setdefault((i, j), k)
+
+    def find(self, c: Char) -> int | None:
+        """The number of the cell holding the centre of ``c``, if any."""
+        i = bisect.bisect_right(self.xs, (c.x0 + c.x1) / 2) - 1
+        j = bisect.bisect_right(self.ys, (c.top + c.bottom) / 2) - 1
+        return self.slots.get((i, j))
+
+
+def _cut_words(chars: list[Char], where: list[int | None]) -> int:
+    """How many pairs of neighbouring letters of one word fall in two different cells."""
+    cell = {id(c): k for c, k in zip(chars, where, strict=True)}
+    cut = 0
+    for row in _rows(chars):
+        height = statistics.median(c.bottom - c.top for c in row) or 1.0
+        for a, b in itertools.pairwise(row):
+            if b.x0 - a.x1 > WORD_GAP * height or b.space_before:
+                continue
+            ca, cb = cell[id(a)], cell[id(b)]
+            if ca is not None and cb is not None and ca != cb:
+                cut += 1
+    return cut
 
 
 def _edges(page: pdfium.PdfPage, left: float, top: float) -> Iterator[dict[str, Any]]:

@@ -10,7 +10,9 @@ space (no morphological analyser is needed at ingestion).
 
 from __future__ import annotations
 
+import itertools
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ _NAME_LIST = re.compile(r"^([\uac00-\ud7a3]{2,4}[․ㆍ·])+[\uac00-\ud7a3]{1,3}
 _APART = re.compile(r"^(및|등|등[의에을이은과])$")  # written apart from the word before
 _SENTENCE_END = re.compile(r"[.!?。:;]$|[.!?]['\"”’)\]]$|다\.?$")
 _LIST_ITEM = re.compile(
-    r"^([0-9]{1,3}[.)]\s|\(?[0-9]{1,3}\)\s|[가-하][.)]\s|\([가-하]\)|[①-⑳]|[○●◦•▪■□◆◇※\-–·*➢>]\s?|제\s?\d+\s?[조장절항]\b)"
+    r"^([0-9]{1,3}[.)]\s|\(?[0-9]{1,3}\)\s|[가나다라마바사아자차카타파하][.)]\s|\([가-하]\)|[①-⑳]|[○●◦•▪■□◆◇※\-–·*➢>]\s?|제\s?\d+\s?[조장절항]\b)"
 )
 _PAGE_NUMBER = re.compile(
     r"^[-–—(\[]?\s*(page|p\.)?\s*\d{1,4}\s*(/|of)?\s*(\d{1,4})?\s*[-–—)\]]?$|^[-–—]\s*\d{1,4}\s*[-–—]$",
@@ -100,6 +102,9 @@ def _edge_lines(layout: PageLayout) -> list[Line]:
     out = by_top[:EDGE_LINES] + by_top[-EDGE_LINES:]
     top_zone, bottom_zone = HEADER_ZONE * layout.height, (1 - HEADER_ZONE) * layout.height
     out += [line for line in by_top if line.bottom <= top_zone or line.top >= bottom_zone]
+    # a table that starts in the margin (an MSDS's boxed heading) is a header as a whole
+    tables = {line.table_id for line in out if line.table_id is not None}
+    out += [line for line in layout.lines if line.table_id in tables]
     return list({id(line): line for line in out}.values())
 
 
@@ -165,9 +170,7 @@ class Joiner:
             return self.words[tail] < 3  # "여" / "러분도", but "이" / "엄중한"
         if self._starts_word(head_run) and (self.words[tail] or len(tail) + len(head_run) >= 7):
             return False  # two known words, or a word after what would be an over-long one
-        if tail[-1] in _WORD_FINAL:
-            return False
-        return True
+        return tail[-1] not in _WORD_FINAL
 
     def _starts_word(self, run: str, shortest: int = 2) -> bool:
         """Whether ``run`` or a start of it (a word before its particle) is a word here."""
@@ -176,28 +179,41 @@ class Joiner:
         return any(self.words[run[:n]] for n in range(len(run) - 1, max(shortest, 2) - 1, -1))
 
 
-def _starts_paragraph(prev: Line, line: Line) -> bool:
+def _starts_paragraph(prev: Line, line: Line, leading: float) -> bool:
+    """Whether ``line`` starts a new paragraph rather than continuing ``prev``."""
     height = max(prev.bottom - prev.top, 1.0)
     if _SENTENCE_END.search(prev.text) or _LIST_ITEM.match(line.text):
         return True
-    if line.top >= prev.top and line.top - prev.bottom > 0.8 * height:
-        return True  # a blank line between them
+    if line.top >= prev.top and line.top - prev.bottom > leading + 0.6 * height:
+        return True  # more space than between the page's lines: a blank line
+    if prev.x1 < prev.col_x1 - 4 * height:
+        return True  # the line ended well before the column's edge: a heading, a last line
     same_column = abs(line.col_x0 - prev.col_x0) < 1.0
-    if same_column and line.top >= prev.top and line.x0 - line.col_x0 > 0.8 * height:
-        return True  # an indented first line
-    return False
+    # an indented first line
+    return same_column and line.top >= prev.top and line.x0 - line.col_x0 > 0.8 * height
+
+
+def _leading(lines: list[Line]) -> float:
+    """The usual space between one text line and the next on a page."""
+    gaps = [
+        b.top - a.bottom
+        for a, b in itertools.pairwise(lines)
+        if a.cells is None and b.cells is None and 0 <= b.top - a.bottom < 3 * (a.bottom - a.top)
+    ]
+    return statistics.median(gaps) if gaps else 0.0
 
 
 def _page_text(lines: list[Line], joiner: Joiner) -> str:
     out: list[str] = []
     prev: Line | None = None
+    leading = _leading(lines)
     for line in lines:
         if line.cells is not None:
             row = " | ".join(_cell_text(cell, joiner) for cell in line.cells)
             out.append(f"| {row} |")
             prev = None
             continue
-        if prev is not None and out and not _starts_paragraph(prev, line):
+        if prev is not None and out and not _starts_paragraph(prev, line, leading):
             out[-1] = joiner.join(out[-1], line.text)
         else:
             out.append(line.text)
