@@ -166,10 +166,14 @@ class Joiner:
             return False
         if self._starts_word(tail + head_run, len(tail) + 1):
             return True  # the joined word, or its start, is written whole elsewhere
+        if len(head_run) == 1 and self.words[head_run] < 3:
+            return True  # a lone syllable that is no word here: an ending, a name's end
         if len(tail) == 1:
             return self.words[tail] < 3  # "여" / "러분도", but "이" / "엄중한"
         if self._starts_word(head_run) and (self.words[tail] or len(tail) + len(head_run) >= 7):
             return False  # two known words, or a word after what would be an over-long one
+        if self.words[tail] >= 2:
+            return False  # "이상" / "고령": a word written whole elsewhere ends the line
         return tail[-1] not in _WORD_FINAL
 
     def _starts_word(self, run: str, shortest: int = 2) -> bool:
@@ -182,7 +186,12 @@ class Joiner:
 def _starts_paragraph(prev: Line, line: Line, leading: float) -> bool:
     """Whether ``line`` starts a new paragraph rather than continuing ``prev``."""
     height = max(prev.bottom - prev.top, 1.0)
-    if _SENTENCE_END.search(prev.text) or _LIST_ITEM.match(line.text):
+    if _SENTENCE_END.search(prev.text):
+        return True
+    # "다." after "...합니" ends a word; after a sentence it is the list item 다
+    if _LIST_ITEM.match(line.text) and not (
+        _HANGUL.match(prev.text[-1:]) and _ENDING_START.match(line.text)
+    ):
         return True
     if line.top >= prev.top and line.top - prev.bottom > leading + 0.6 * height:
         return True  # more space than between the page's lines: a blank line

@@ -8,7 +8,6 @@ import pytest
 
 from ingest.errors import IngestError
 from ingest.loaders import LOADERS, load_bytes, supported
-from ingest.office import unwrap_lines
 from ingest.reader import document_from_bytes
 
 
@@ -114,11 +113,6 @@ def test_pdf_whose_fonts_lack_a_unicode_map(build):
     data = build.pdf(["글꼴에 유니코드 표가 없는 문서이다."], private_use=True)
     with pytest.raises(IngestError, match=r"^broken\.pdf: PDF text layer cannot be decoded"):
         doc("broken.pdf", data)
-
-
-def test_unwrap_lines_keeps_sentence_ends_and_hyphenation():
-    assert unwrap_lines("inter-\nnational law.\n다음 줄.") == "international law.\n다음 줄."
-    assert unwrap_lines("제목 없음\n\n본문.") == "제목 없음\n\n본문."
 
 
 def test_docx_paragraphs_tables_and_properties(build):
