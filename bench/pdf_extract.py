@@ -31,6 +31,7 @@ import io
 import json
 import re
 import statistics
+import sys
 import time
 import unicodedata
 from collections import Counter
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated extractor names")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))  # the project's ingest package, not bench/ingest.py
     files = sorted(args.docs.glob("*.pdf"))
     questions = []
     for line in args.qa.read_text(encoding="utf-8").splitlines():
