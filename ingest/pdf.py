@@ -46,7 +46,6 @@ def load_pdf(name: str, data: bytes, options: LoadOptions) -> Loaded:
 def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
     import pypdfium2 as pdfium
 
-    from ingest.pdf_layout import read_page
     from ingest.pdf_text import render
 
     try:
@@ -62,27 +61,21 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
             )
         layouts = []
         for index in range(count):
-            page = document[index]
-            try:
-                layouts.append(read_page(page))
-            except Exception as exc:  # hostile input: a page PDFium cannot lay out
-                logger.debug("%s: page %d failed", name, index + 1, exc_info=True)
-                reason = f"{type(exc).__name__}: {exc}"
-                raise IngestError(
-                    f"{name}: corrupt or unreadable PDF page {index + 1} ({reason})"
-                ) from exc
-            finally:
-                page.close()
+            layouts.append(_read(name, document, index))
             if (index + 1) % PROGRESS_EVERY == 0 or index + 1 == count:
                 options.report(f"{name}: page {index + 1}/{count}")
-        meta = _metadata(document)
+        try:
+            meta = _metadata(document)
+        except Exception:  # metadata is optional: a broken Info dictionary costs nothing
+            logger.debug("%s: unreadable metadata", name, exc_info=True)
+            meta = {}
     finally:
         document.close()
     # Pages without a text layer (scans, image-only pages): their indices are where OCR fits in
-    textless = [i for i, layout in enumerate(layouts) if layout.chars == 0]
+    textless = [i for i, layout in enumerate(layouts) if layout.textless]
     rendered = render(layouts)
     pages = rendered.pages
-    if not any(p.strip() for p in pages):
+    if len(textless) == count or not any(p.strip() for p in pages):
         raise IngestError(f"{name}: PDF has {OCR_HINT}")
     if _undecodable_share("".join(pages)) > 0.3:
         raise IngestError(
@@ -95,6 +88,22 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
         meta["textless_pages"] = [i + 1 for i in textless]
     logger.debug("%s: %d pages, %d running lines dropped", name, count, rendered.dropped_lines)
     return Loaded("\f".join(pages), "pdf", title=title, meta=meta)
+
+
+def _read(name: str, document: Any, index: int) -> Any:
+    """The layout of one page; the page that PDFium or the layout cannot read is named."""
+    from ingest.pdf_layout import read_page
+
+    try:
+        page = document[index]
+        try:
+            return read_page(page)
+        finally:
+            page.close()
+    except Exception as exc:  # hostile input: any failure on a page is a corrupt page
+        logger.debug("%s: page %d failed", name, index + 1, exc_info=True)
+        reason = f"{type(exc).__name__}: {exc}"
+        raise IngestError(f"{name}: corrupt or unreadable PDF page {index + 1} ({reason})") from exc
 
 
 def _open_error(name: str, data: bytes, exc: Exception) -> IngestError:

@@ -6,17 +6,20 @@ top to bottom, the left one first. Tables come from ``ingest.pdf_tables``.
 
 from __future__ import annotations
 
+import ctypes
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from ingest.pdf_tables import fill_table, find_tables
 from ingest.pdf_words import FRAGMENT_GAP, Char, Fragment, char_rows, fragments, inside, read_chars
 
 MIN_COLUMN_ROWS = 3  # a column split needs this many rows beside each other
 MIN_COLUMN_CHARS = 8  # ...and rows this long on each side: short ones are form fields
+FEW_GLYPHS = 30  # a page with fewer glyphs than this over a page-sized image is a scan
 
 
 @dataclass(slots=True)
@@ -41,7 +44,13 @@ class PageLayout:
     lines: list[Line]
     width: float
     height: float
-    chars: int  # glyphs with text on the page; 0 means no text layer
+    chars: int  # glyphs with text on the page
+    image_cover: float = 0.0  # share of the page under its largest image (pages with few glyphs)
+
+    @property
+    def textless(self) -> bool:
+        """No text layer, or a scan with a few stray glyphs (a stamp, a page number) on it."""
+        return self.chars == 0 or (self.chars < FEW_GLYPHS and self.image_cover > 0.5)
 
 
 def read_page(page: pdfium.PdfPage) -> PageLayout:
@@ -84,7 +93,21 @@ def read_page(page: pdfium.PdfPage) -> PageLayout:
         top, bottom = min(f.top for f in row), max(f.bottom for f in row)
         text = " ".join(f.text for f in row)
         lines.append(Line(text, row[0].x0, row[-1].x1, top, bottom, cx0, cx1))
-    return PageLayout(lines, width, height, len(chars))
+    cover = _image_cover(page, width * height) if len(chars) < FEW_GLYPHS else 0.0
+    return PageLayout(lines, width, height, len(chars), cover)
+
+
+def _image_cover(page: pdfium.PdfPage, area: float) -> float:
+    """The share of the page's area under its largest image."""
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    best = 0.0
+    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
+        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            continue
+        if pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            best = max(best, (right.value - left.value) * (top.value - bottom.value))
+    return best / area if area > 0 else 0.0
 
 
 # -- columns ---------------------------------------------------------------------------------

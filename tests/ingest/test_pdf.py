@@ -147,6 +147,31 @@ def test_a_scanned_pdf_is_refused_as_scanned():
 
 
 @needs_realdocs
+def test_a_scanned_page_with_a_stamp_of_text_counts_as_scanned(build):
+    from pypdf import PdfReader, PdfWriter
+
+    def stamped_scan(writer: PdfWriter) -> None:
+        page = writer.add_page(PdfReader(REALDOCS / "scan_bill_p1_image_only.pdf").pages[0])
+        page.merge_page(PdfReader(io.BytesIO(build.pdf(["사본"]))).pages[0])
+
+    def written(writer: PdfWriter) -> bytes:
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    mixed = PdfWriter()
+    mixed.append(REALDOCS / "bill_2125318.pdf", pages=(0, 2))
+    stamped_scan(mixed)
+    loaded = load_pdf("mixed.pdf", written(mixed), LoadOptions())
+    assert loaded.meta["pages"] == 3
+    assert loaded.meta["textless_pages"] == [3]
+    alone = PdfWriter()
+    stamped_scan(alone)
+    with pytest.raises(IngestError, match=r"no text layer \(scanned\?\)"):
+        load_pdf("stamped.pdf", written(alone), LoadOptions())
+
+
+@needs_realdocs
 def test_producer_default_titles_are_not_titles(build):
     assert real("fund_report_kyobo.pdf").title is None  # "PowerPoint 프레젠테이션"
     for title in ("PowerPoint 프레젠테이션", "보고서 최종.hwp", "Microsoft Word - 문서1", "  "):
