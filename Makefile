@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup bench-api clean
+.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup bench-api bench-pdf clean
 
 $(VENV)/.stamp-install: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-startup: model
 
 bench-api: model
 	$(PY) bench/api.py --models-dir $(DATA)/models
+
+bench-pdf: install
+	$(PY) bench/pdf_extract.py
 
 clean:
 	rm -rf $(VENV) $(DATA)

@@ -11,7 +11,8 @@ not measured; pdftext (Apache-2.0) pins pypdfium2==5.10.1 and cannot share the e
 Columns (summed over every PDF that has a text layer):
 
 - *long runs*: share of Hangul syllables in runs of 12 or more with no space — Korean words
-  are rarely that long, so this counts lost word spacing;
+  are rarely that long, so this counts lost word spacing; *docs losing spaces*: documents
+  with more than 5 % of their syllables in such runs;
 - *repeated header lines*: lines among a page's first or last 3 that recur (digits ignored) on
   at least half of a document's pages, counted beyond their first occurrence;
 - *bad chars*: control, private-use and replacement characters;
@@ -21,8 +22,26 @@ Columns (summed over every PDF that has a text layer):
 - *table rows*: lines in the `| a | b |` row form;
 - *pages/s*: all pages over the summed time, median of ``--runs`` runs.
 
-RESULTS
-"""
+Results on the 8 realdocs PDFs (403 pages, 6 with a text layer; 3 runs, 2 cores shared with
+other work at load ~8, so pages/s compare with each other, not with a quiet machine):
+
+| extractor | long runs | docs losing spaces | repeated header lines | bad chars | answers | evidence | table rows | pages/s |
+|---|---|---|---|---|---|---|---|---|
+| pypdf | 1.9 % | 2/6 | 114 | 189 | 20/23 | 12/17 | 0 | 9 |
+| pdfminer.six | 0.1 % | 0/6 | 109 | 189 | 23/23 | 15/17 | 0 | 8 |
+| pdfplumber | 0.6 % | 1/6 | 114 | 189 | 22/23 | 10/17 | 0 | 8 |
+| pypdfium2 | 2.1 % | 1/6 | 110 | 233 | 22/23 | 13/17 | 0 | 216 |
+| jaryo | 0.2 % | 0/6 | 0 | 0 | 23/23 | 13/17 | 2005 | 57 |
+
+Choice: pypdfium2 (Apache-2.0/BSD-3) characters laid out by jaryo. It keeps the spacing as well
+as pdfminer.six (0 documents losing spaces, against pypdf's 2: the Hancom PDFs) at 6-7x
+pypdf's speed and pdfminer's, drops every repeated running header, maps symbol-font glyphs
+(the 189 private-use bullets all extractors pass through), and gives tables as rows. Two of the
+four evidence passages it misses cannot be in correct text: one keeps the line-break split
+"기간제노 동자", one quotes a page's running header before its body. pdfminer.six's layout is the
+best plain text but 7x slower and without tables; pdfplumber finds the same tables but parses
+each page with pdfminer again, so its cell finder is run on PDFium's edges instead.
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -43,6 +62,7 @@ DOCS = ROOT.parent / "shared" / "realdocs" / "pdf"
 QA = ROOT.parent / "shared" / "evaldata" / "realdocs_qa.jsonl"
 HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 LONG_RUN = 12
+SPACELESS_SHARE = 0.05  # a document with more of its syllables in long runs has lost spaces
 
 
 def pypdf_pages(data: bytes) -> list[str]:
@@ -131,12 +151,15 @@ def measure(name: str, extract: Callable[[bytes], list[str]], files: list[Path],
         texts = {path.name: extract(path.read_bytes()) for path in files}
         times.append(time.perf_counter() - start)
     pages = sum(page_count(path) for path in files)
-    syllables = long = header = bad = rows = 0
+    syllables = long = header = bad = rows = spaceless = 0
     for page_texts in texts.values():
         joined = "\n".join(page_texts)
-        for run in HANGUL_RUN.findall(joined):
-            syllables += len(run)
-            long += len(run) if len(run) >= LONG_RUN else 0
+        runs = HANGUL_RUN.findall(joined)
+        doc_long = sum(len(run) for run in runs if len(run) >= LONG_RUN)
+        doc_syllables = sum(len(run) for run in runs)
+        syllables += doc_syllables
+        long += doc_long
+        spaceless += doc_long > SPACELESS_SHARE * doc_syllables
         header += repeated_header_lines(page_texts)
         bad += bad_chars(joined)
         rows += sum(1 for line in joined.splitlines() if line.startswith("| "))
@@ -151,6 +174,7 @@ def measure(name: str, extract: Callable[[bytes], list[str]], files: list[Path],
     return {
         "extractor": name,
         "long runs": f"{100 * long / max(syllables, 1):.1f} %",
+        "docs losing spaces": f"{spaceless}/{sum(1 for t in texts.values() if ''.join(t).strip())}",
         "repeated header lines": header,
         "bad chars": bad,
         "answers": f"{answers}/{n_answers}",

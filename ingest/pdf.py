@@ -71,7 +71,8 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
             meta = {}
     finally:
         document.close()
-    # Pages without a text layer (scans, image-only pages): their indices are where OCR fits in
+    # Pages without a text layer (scans, image-only pages). OCR fits in here, before the
+    # checks below: pages[i] = ocr_pdf_page(data, i, options) for i in textless.
     textless = [i for i, layout in enumerate(layouts) if layout.textless]
     rendered = render(layouts)
     pages = rendered.pages
