@@ -22,25 +22,27 @@ Columns (summed over every PDF that has a text layer):
 - *table rows*: lines in the `| a | b |` row form;
 - *pages/s*: all pages over the summed time, median of ``--runs`` runs.
 
-Results on the 8 realdocs PDFs (403 pages, 6 with a text layer; 3 runs, 2 cores shared with
-other work at load ~8, so pages/s compare with each other, not with a quiet machine):
+Results on the 8 realdocs PDFs (403 pages, 6 with a text layer; 3 runs on a quiet machine,
+2026-12-02):
 
 | extractor | long runs | docs losing spaces | repeated header lines | bad chars | answers | evidence | table rows | pages/s |
 |---|---|---|---|---|---|---|---|---|
-| pypdf | 1.9 % | 2/6 | 114 | 189 | 20/23 | 12/17 | 0 | 9 |
-| pdfminer.six | 0.1 % | 0/6 | 109 | 189 | 23/23 | 15/17 | 0 | 8 |
-| pdfplumber | 0.6 % | 1/6 | 114 | 189 | 22/23 | 10/17 | 0 | 8 |
-| pypdfium2 | 2.1 % | 1/6 | 110 | 233 | 22/23 | 13/17 | 0 | 216 |
-| jaryo | 0.2 % | 0/6 | 0 | 0 | 23/23 | 13/17 | 2005 | 57 |
+| pypdf | 1.9 % | 2/6 | 114 | 189 | 20/23 | 12/17 | 0 | 24 |
+| pdfminer.six | 0.1 % | 0/6 | 109 | 189 | 23/23 | 15/17 | 0 | 13 |
+| pdfplumber | 0.6 % | 1/6 | 114 | 189 | 22/23 | 10/17 | 0 | 10 |
+| pypdfium2 | 2.1 % | 1/6 | 110 | 233 | 22/23 | 13/17 | 0 | 388 |
+| jaryo | 0.2 % | 0/6 | 0 | 0 | 23/23 | 13/17 | 2302 | 98 |
 
 Choice: pypdfium2 (Apache-2.0/BSD-3) characters laid out by jaryo. It keeps the spacing as well
-as pdfminer.six (0 documents losing spaces, against pypdf's 2: the Hancom PDFs) at 6-7x
-pypdf's speed and pdfminer's, drops every repeated running header, maps symbol-font glyphs
+as pdfminer.six (0 documents losing spaces, against pypdf's 2: the Hancom PDFs) at 4x
+pypdf's speed and 7x pdfminer's, drops every repeated running header, maps symbol-font glyphs
 (the 189 private-use bullets all extractors pass through), and gives tables as rows. Two of the
 four evidence passages it misses cannot be in correct text: one keeps the line-break split
 "기간제노 동자", one quotes a page's running header before its body. pdfminer.six's layout is the
-best plain text but 7x slower and without tables; pdfplumber finds the same tables but parses
-each page with pdfminer again, so its cell finder is run on PDFium's edges instead.
+best plain text but 7x slower and without tables. pdfplumber's own table finder, which parses
+each page with pdfminer again, finds 401 tables (2+ rows and columns) where its cell finder on
+PDFium's edges finds the same grids and keeps 392: the 9 dropped are grids whose rules cut
+through words (cell fills, the fund report's boxes), whose text reads better as lines.
 """  # noqa: E501
 
 from __future__ import annotations
