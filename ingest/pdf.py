@@ -87,6 +87,8 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
     meta["pages"] = count
     if textless:
         meta["textless_pages"] = [i + 1 for i in textless]
+    if rendered.running:  # kept once in the text; not a title, not a heading
+        meta["running_headers"] = rendered.running[:20]
     logger.debug("%s: %d pages, %d running lines dropped", name, count, rendered.dropped_lines)
     return Loaded("\f".join(pages), "pdf", title=title, meta=meta)
 

@@ -52,12 +52,13 @@ class Rendered:
 
     pages: list[str]
     dropped_lines: int  # running header/footer lines and page numbers removed
+    running: list[str]  # each running header or footer as kept once, in reading order
 
 
 def render(layouts: list[PageLayout]) -> Rendered:
     """Every page's text: paragraphs one per line, table rows ``| a | b |``."""
     repeated = _running_keys(layouts)
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # key: the line as kept where it first appears
     kept_pages: list[list[Line]] = []
     dropped = 0
     for layout in layouts:
@@ -74,11 +75,12 @@ def render(layouts: list[PageLayout]) -> Rendered:
                     if key in seen:
                         dropped += 1
                         continue
-                    seen.add(key)
+                    seen[key] = text
             kept.append(line)
         kept_pages.append(kept)
     joiner = Joiner(line.text for page in kept_pages for line in page if line.cells is None)
-    return Rendered([_page_text(page, joiner) for page in kept_pages], dropped)
+    pages = [_page_text(page, joiner) for page in kept_pages]
+    return Rendered(pages, dropped, list(seen.values()))
 
 
 # -- running headers and footers -------------------------------------------------------------
@@ -87,7 +89,7 @@ def render(layouts: list[PageLayout]) -> Rendered:
 def _line_text(line: Line) -> str:
     if line.cells is None:
         return line.text
-    return " ".join(" ".join(cell) for cell in line.cells)
+    return " ".join(" ".join(cell) for cell in line.cells if cell)
 
 
 def _key(text: str) -> str:

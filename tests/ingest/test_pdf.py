@@ -83,6 +83,11 @@ def test_running_headers_and_page_numbers_appear_at_most_once():
     assert not re.search(r"^- ?\d+ ?-$", patent, re.MULTILINE)  # "- 2 -" page numbers
     # an MSDS repeats its boxed heading (a table) on all 16 pages
     assert real("welding_cert_deoksin.pdf").text.count("문서번호 : CSW-0026") == 1
+    # named for title pickers: once in the text, it is still no title
+    assert (
+        "제414회-환경노동제1차(2024년5월7일) 1"
+        in real("assembly_minutes_env_labor.pdf").meta["running_headers"]
+    )
 
 
 @needs_realdocs
