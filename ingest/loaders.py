@@ -1,7 +1,8 @@
 """Read files into text: one loader per format, each raising IngestError with the reason.
 
 Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdf (PDF),
-python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a bounded worker process).
+python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a bounded worker process),
+Pillow + Tesseract (images, ingest/ocr.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from ingest.errors import IngestError
 from ingest.hwp import load_hwp
 from ingest.hwpx import load_hwpx
+from ingest.ocr import load_image
 from ingest.office import load_docx, load_pdf
 from ingest.records import Loaded, LoadOptions
 from ingest.textfile import decode_text, load_html, load_text
@@ -41,6 +43,7 @@ LOADERS: dict[str, Loader] = {
     ".docx": load_docx,
     ".hwpx": load_hwpx,
     ".hwp": load_hwp,
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), load_image),  # OCR
 }
 
 
