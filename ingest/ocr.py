@@ -24,6 +24,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 PAGE_SEGMENTATION_MODE = 6  # bench/ocr.py: mode 3 reads 12 % of this page, mode 4 is close to 6
 PDF_DPI = 300  # bench/ocr.py: the scan's own resolution; the best error rate with mode 6
 READ_TABLE_CELLS = True  # read ruled table cells one by one (bench/ocr.py)
+KOREAN_SECOND_PASS = True  # with "kor+eng", also read Korean alone and merge (bench/ocr.py)
 TESSERACT_THREADS: str | None = "1"  # OMP_THREAD_LIMIT; None leaves Tesseract's OpenMP default
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 INSTALL_HINT = "install tesseract-ocr and tesseract-ocr-kor, or set JARYO_OCR=false"
@@ -116,8 +118,68 @@ class _Page:
         )
 
 
-def _tesseract(image: Image.Image, page: _Page, *, with_lines: bool) -> tuple[str, list[int]]:
-    """Text of ``image``, and with ``with_lines`` the top y of each non-empty output line."""
+def _recognise(image: Image.Image, page: _Page, *, with_lines: bool) -> tuple[str, list[int]]:
+    """Text of ``image``, and with ``with_lines`` the top y of each non-empty output line.
+
+    Korean with other languages ("kor+eng") is read twice, with them and with Korean alone,
+    and merged line by line (see _merge_line): with English data Tesseract turns some Korean
+    words into Latin letters ("대응을" -> "WSs"), without it every English word into noise.
+    """
+    text, tops = _tesseract(image, page, page.languages, with_lines=True)
+    if not KOREAN_SECOND_PASS or "kor" not in page.languages.split("+") or page.languages == "kor":
+        return text, tops if with_lines else []
+    korean, korean_tops = _tesseract(image, page, "kor", with_lines=True)
+    lines = _tidy(text).splitlines()
+    written = [line for line in _tidy(korean).splitlines() if line]
+    korean_lines = iter(written)
+    # line boxes come from the layout analysis, give or take the pixels of a recognised glyph
+    same = len(tops) == len(korean_tops) and all(
+        abs(a - b) <= page.dpi // 20 for a, b in zip(tops, korean_tops, strict=True)
+    )
+    if not same or {len(written), sum(1 for line in lines if line)} != {len(tops)}:
+        logger.debug("%s: the Korean-only pass found other lines; keeping the first", page.label)
+        return text, tops if with_lines else []
+    merged = [_merge_line(line, next(korean_lines)) if line else "" for line in lines]
+    return "\n".join(merged), tops if with_lines else []
+
+
+_SYLLABLES = re.compile(r"[\uac00-\ud7a3]")
+# what the Korean-only reading of a Latin word looks like: lone jamo (ㆍ is a middle dot, and
+# fine), Latin letters, full-width forms and brackets that Korean text does not use
+_NOT_KOREAN = re.compile(r"[\u3131-\u318c\u318e\uff01-\uff5eA-Za-z『』「」\\]")
+
+
+def _merge_line(mixed: str, korean: str) -> str:
+    """A line read with all languages, each stretch it read in Latin letters replaced by the
+    Korean-only reading of it where that is Korean of two syllables or more, same digits.
+
+    Measured in bench/ocr.py: a one-syllable Korean reading is often an English word ("AI" ->
+    "시"), and digits that differ mean an English code or name was read ("910B" -> "91008를").
+    """
+    a, b = mixed.split(" "), korean.split(" ")
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        ours, theirs = " ".join(a[i1:i2]), " ".join(b[j1:j2])
+        if op == "replace" and _korean_misread(ours, theirs):
+            out.append(theirs)
+        elif ours:
+            out.append(ours)
+    return " ".join(out)
+
+
+def _korean_misread(mixed: str, korean: str) -> bool:
+    return (
+        re.search(r"[A-Za-z]", mixed) is not None
+        and len(_SYLLABLES.findall(korean)) >= 2
+        and _NOT_KOREAN.search(korean) is None
+        and re.findall(r"\d", mixed) == re.findall(r"\d", korean)
+    )
+
+
+def _tesseract(
+    image: Image.Image, page: _Page, languages: str, *, with_lines: bool
+) -> tuple[str, list[int]]:
+    """One Tesseract run: its text, and with ``with_lines`` the top y of each written line."""
     png = io.BytesIO()
     image.save(png, format="PNG")
     outputs = ["txt", "tsv"] if with_lines else ["txt"]
@@ -127,7 +189,7 @@ def _tesseract(image: Image.Image, page: _Page, *, with_lines: bool) -> tuple[st
         env["OMP_THREAD_LIMIT"] = TESSERACT_THREADS
     with tempfile.TemporaryDirectory(prefix="jaryo-ocr-") as folder:
         base = Path(folder) / "page"
-        command = ["tesseract", "stdin", str(base), "-l", page.languages]
+        command = ["tesseract", "stdin", str(base), "-l", languages]
         command += ["--psm", str(PAGE_SEGMENTATION_MODE), "--dpi", str(page.dpi), *outputs]
         try:
             done = subprocess.run(
@@ -152,13 +214,18 @@ def _tesseract(image: Image.Image, page: _Page, *, with_lines: bool) -> tuple[st
 
 def _line_tops(tsv: str) -> list[int]:
     """Top y of each text line that has a word, in Tesseract's output order."""
-    tops: dict[tuple[str, str, str], int] = {}
+    line_top: dict[tuple[str, str, str], int] = {}
+    written: dict[tuple[str, str, str], int] = {}
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
-        if len(cols) == 12 and cols[0] == "5" and cols[11].strip():
-            key = (cols[2], cols[3], cols[4])  # block, paragraph, line
-            tops[key] = min(tops.get(key, 1 << 30), int(cols[7]))
-    return list(tops.values())
+        if len(cols) != 12:
+            continue
+        key = (cols[2], cols[3], cols[4])  # block, paragraph, line
+        if cols[0] == "4":
+            line_top[key] = int(cols[7])
+        elif cols[0] == "5" and cols[11].strip():
+            written.setdefault(key, line_top.get(key, int(cols[7])))
+    return list(written.values())
 
 
 def _tidy(text: str) -> str:
@@ -183,7 +250,7 @@ def _read_page(image: Image.Image, page: _Page) -> str:
     for table in tables:
         top, left, bottom, right = table.box
         body[top:bottom, left:right] = 255
-    text, tops = _tesseract(Image.fromarray(body), page, with_lines=bool(tables))
+    text, tops = _recognise(Image.fromarray(body), page, with_lines=bool(tables))
     if not tables:
         return _tidy(text)
     lines = _tidy(text).splitlines()
@@ -230,7 +297,7 @@ def _table_text(gray: np.ndarray, table: Table, page: _Page) -> str:
             sheet[y : y + crop.shape[0], pad : pad + crop.shape[1]] = crop
             y += crop.shape[0] + pad
             slots.append((y - pad // 2, r, c))
-        text, tops = _tesseract(Image.fromarray(sheet), page, with_lines=True)
+        text, tops = _recognise(Image.fromarray(sheet), page, with_lines=True)
         lines = [line for line in _tidy(text).splitlines() if line]
         if len(lines) == len(tops):
             for line, top in zip(lines, tops, strict=True):

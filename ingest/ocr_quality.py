@@ -39,10 +39,12 @@ def normalise(text: str, *, spaces: bool) -> list[str]:
     return [line for line in lines if line]
 
 
-def _best_end(needle: np.ndarray, hay: np.ndarray) -> tuple[int, int]:
-    """(edit distance, end) of the substring of ``hay`` ending at ``end`` closest to ``needle``."""
+def _best_end(needle: np.ndarray, hay: np.ndarray, *, anchored: bool = False) -> tuple[int, int]:
+    """(edit distance, end) of the substring of ``hay`` ending at ``end`` closest to ``needle``;
+    ``anchored``: of the prefixes of ``hay``."""
     columns = np.arange(len(hay) + 1)
-    row = np.zeros(len(hay) + 1, dtype=np.int64)  # a match may start anywhere
+    # a match may start anywhere, or only at the start
+    row = columns.copy() if anchored else np.zeros(len(hay) + 1, dtype=np.int64)
     for i, char in enumerate(needle, start=1):
         diagonal = row[:-1] + (hay != char)
         best = np.empty_like(row)
@@ -62,7 +64,7 @@ def _match(line: str, hay: np.ndarray) -> tuple[int, int, int]:
     """(distance, start, end) of the best match of ``line`` within ``hay``."""
     needle = _codes(line)
     distance, end = _best_end(needle, hay)
-    _, back = _best_end(needle[::-1], hay[:end][::-1])
+    _, back = _best_end(needle[::-1], hay[:end][::-1], anchored=True)  # where it starts
     return distance, end - back, end
 
 

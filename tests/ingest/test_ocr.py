@@ -26,7 +26,7 @@ if not (SHARED / "realdocs").exists():
 PDF_DIR = SHARED / "realdocs" / "pdf"
 SCAN = PDF_DIR / "scan_bill_p1_image_only.pdf"
 BILL = PDF_DIR / "bill_2125318.pdf"  # the scan is its page 1; its text layer is the reference
-KOREAN = LoadOptions(ocr_languages="kor")  # the measured choice for Korean pages (bench/ocr.py)
+NANUM = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")  # Debian fonts-nanum
 
 needs_tesseract = pytest.mark.skipif(
     not tesseract_available(), reason="tesseract with Korean data is not installed"
@@ -57,10 +57,10 @@ def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def scanned_text() -> str:
-    """OCR of the real scanned bill page, read once for the tests below."""
+    """OCR of the real scanned bill page with the default options, read once for the tests."""
     if not tesseract_available():
         pytest.skip("tesseract with Korean data is not installed")
-    return ocr_pdf_page(SCAN.read_bytes(), 0, KOREAN, name=SCAN.name)
+    return ocr_pdf_page(SCAN.read_bytes(), 0, LoadOptions(), name=SCAN.name)
 
 
 @needs_tesseract
@@ -89,12 +89,31 @@ def test_scanned_page_answers_its_questions(scanned_text: str) -> None:
 
 @needs_tesseract
 @pytest.mark.slow
+@pytest.mark.skipif(not NANUM.exists(), reason="fonts-nanum is not installed")
+def test_korean_and_english_words_are_both_read() -> None:
+    from PIL import ImageFont
+
+    image = Image.new("L", (2480, 300), 255)
+    font = ImageFont.truetype(str(NANUM), 58)  # 14 pt at 300 DPI
+    draw = ImageDraw.Draw(image)
+    draw.text((100, 60), "NVIDIA H100 칩은 ChatGPT 같은 LLM 학습에 쓰인다.", fill=0, font=font)
+    draw.text((100, 170), "탄소중립 사회로의 이행과 추진 과정에서 모든 국민의", fill=0, font=font)
+    text = ocr.ocr_image(encode(image, "PNG", dpi=(300, 300)), LoadOptions())
+    for word in ("NVIDIA", "H100", "ChatGPT", "LLM", "학습에", "탄소중립", "사회로의", "국민의"):
+        assert word in text
+    # Korean alone cannot read the English words
+    korean_only = ocr.ocr_image(encode(image, "PNG"), LoadOptions(ocr_languages="kor"))
+    assert "NVIDIA" not in korean_only
+
+
+@needs_tesseract
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "suffix"), [("PNG", ".png"), ("JPEG", ".jpg")])
 def test_image_file_round_trips_through_load_image(fmt: str, suffix: str) -> None:
     data = encode(page_image(BILL, 1), fmt, dpi=(300, 300))
     lines: list[str] = []
     name = f"bill_page2{suffix}"
-    loaded = load_bytes(name, data, LoadOptions(ocr_languages="kor", progress=lines.append))
+    loaded = load_bytes(name, data, LoadOptions(progress=lines.append))
     assert loaded.format == "image"
     assert loaded.meta == {"pages": 1, "ocr_pages": [1]}
     assert "\f" not in loaded.text
@@ -108,7 +127,7 @@ def test_multi_page_tiff_gives_one_page_per_frame() -> None:
     frames = [page_image(BILL, 2), page_image(BILL, 4)]
     data = encode(frames[0], "TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300))
     lines: list[str] = []
-    loaded = load_image("bill.tiff", data, LoadOptions(ocr_languages="kor", progress=lines.append))
+    loaded = load_image("bill.tiff", data, LoadOptions(progress=lines.append))
     pages = loaded.text.split("\f")
     assert len(pages) == 2
     assert loaded.meta == {"pages": 2, "ocr_pages": [1, 2]}
@@ -119,7 +138,7 @@ def test_multi_page_tiff_gives_one_page_per_frame() -> None:
 
 @needs_tesseract
 def test_a_page_over_its_time_limit_is_stopped() -> None:
-    options = LoadOptions(ocr_languages="kor", ocr_page_timeout=0.05)
+    options = LoadOptions(ocr_page_timeout=0.05)
     start = time.monotonic()
     with pytest.raises(IngestError, match=r"^scan\.pdf: page 1: OCR took longer than 0\.05 s"):
         ocr_pdf_page(SCAN.read_bytes(), 0, options, name="scan.pdf")
