@@ -28,7 +28,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from ingest.errors import IngestError
 from ingest.records import Loaded, LoadOptions
@@ -181,7 +181,7 @@ def _tesseract(
 ) -> tuple[str, list[int]]:
     """One Tesseract run: its text, and with ``with_lines`` the top y of each written line."""
     png = io.BytesIO()
-    image.save(png, format="PNG")
+    image.save(png, format="PNG", compress_level=1)  # the pipe is local: favour speed
     outputs = ["txt", "tsv"] if with_lines else ["txt"]
     # OpenMP threads fight other work for two cores: one thread was faster (bench/ocr.py)
     env = dict(os.environ)
@@ -242,9 +242,18 @@ def _tidy(text: str) -> str:
 # -- one page ------------------------------------------------------------------------------
 
 
+def _grayscale(image: Image.Image) -> Image.Image:
+    """The page as a camera or scanner meant it: upright (EXIF), on white where transparent."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L")
+
+
 def _read_page(image: Image.Image, page: _Page) -> str:
     """OCR of one page image: ruled tables cell by cell, the rest in one pass."""
-    gray = np.asarray(image.convert("L"))
+    gray = np.asarray(_grayscale(image))
     tables = find_tables(gray, page.dpi) if READ_TABLE_CELLS else []
     body = gray.copy()
     for table in tables:

@@ -122,6 +122,22 @@ def test_image_file_round_trips_through_load_image(fmt: str, suffix: str) -> Non
 
 
 @needs_tesseract
+def test_transparent_and_turned_images_are_read_upright_on_white() -> None:
+    from PIL import ImageFont
+
+    text = Image.new("RGBA", (700, 90), (0, 0, 0, 0))  # black text on transparent pixels
+    ImageDraw.Draw(text).text((10, 10), "Invoice 2024 total", fill=(0, 0, 0, 255),
+                              font=ImageFont.load_default(size=48))  # fmt: skip
+    assert "Invoice 2024 total" in ocr.ocr_image(encode(text, "PNG"), LoadOptions())
+    on_white = Image.alpha_composite(Image.new("RGBA", text.size, "white"), text)
+    turned = on_white.convert("L").rotate(90, expand=True)  # stored on its side: EXIF turns it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to view
+    jpeg = encode(turned.convert("RGB"), "JPEG", exif=exif, quality=95)
+    assert "Invoice 2024 total" in ocr.ocr_image(jpeg, LoadOptions())
+
+
+@needs_tesseract
 @pytest.mark.slow
 def test_multi_page_tiff_gives_one_page_per_frame() -> None:
     frames = [page_image(BILL, 2), page_image(BILL, 4)]
