@@ -41,18 +41,23 @@ class Table:
 
 def _long_runs(ink: np.ndarray, length: int) -> np.ndarray:
     """The pixels of ``ink`` that lie on a horizontal run of at least ``length`` ink pixels."""
-    height, width = ink.shape
-    if width < length:
-        return np.zeros_like(ink)
-    csum = np.zeros((height, width + 1), dtype=np.int32)
-    np.cumsum(ink, axis=1, dtype=np.int32, out=csum[:, 1:])
-    full = (csum[:, length:] - csum[:, :-length]) == length  # window starting here is all ink
-    fsum = np.zeros((height, full.shape[1] + 1), dtype=np.int32)
-    np.cumsum(full, axis=1, dtype=np.int32, out=fsum[:, 1:])
-    x = np.arange(width)
-    first = np.clip(x - length + 1, 0, full.shape[1])  # windows that cover pixel x
-    last = np.clip(x + 1, 0, full.shape[1])
-    return (fsum[:, last] - fsum[:, first]) > 0
+    out = np.zeros_like(ink)
+    width = ink.shape[1]
+    rows = np.flatnonzero(ink.sum(axis=1) >= length)  # only these can hold such a run
+    if width < length or rows.size == 0:
+        return out
+    sub = ink[rows]
+    csum = np.zeros((rows.size, width + 1), dtype=np.int32)
+    np.cumsum(sub, axis=1, dtype=np.int32, out=csum[:, 1:])
+    full = (csum[:, length:] - csum[:, :-length]) == length  # the window starting here is ink
+    # pixel x lies on a full window starting in [x - length + 1, x]: a sliding sum over starts
+    padded = np.zeros((rows.size, width + length), dtype=np.int32)
+    np.cumsum(full, axis=1, dtype=np.int32, out=padded[:, length : length + full.shape[1]])
+    padded[:, length + full.shape[1] :] = padded[
+        :, length + full.shape[1] - 1 : length + full.shape[1]
+    ]
+    out[rows] = (padded[:, length : length + width] - padded[:, :width]) > 0
+    return out
 
 
 def _rules(on_rule: np.ndarray, max_thick: int) -> list[_Rule]:
@@ -96,7 +101,8 @@ def find_tables(gray: np.ndarray, dpi: int) -> list[Table]:
     max_thick = max(2, round(dpi * _MAX_THICK_INCH))
     slack = max(2, round(dpi * _TOUCH_INCH))
     horizontal = _rules(_long_runs(ink, round(dpi * _MIN_RULE_INCH)), max_thick)
-    vertical_t = _rules(_long_runs(ink.T, round(dpi * _MIN_VERTICAL_INCH)), max_thick)
+    columns = np.ascontiguousarray(ink.T)
+    vertical_t = _rules(_long_runs(columns, round(dpi * _MIN_VERTICAL_INCH)), max_thick)
     if len(horizontal) < 2 or len(vertical_t) < 2:
         return []
     # a vertical rule counts if both its ends meet a horizontal rule
