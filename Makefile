@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup bench-api bench-pdf clean
+.PHONY: install system-deps model index run test lint typecheck unit bench-retrieval bench-ingest bench-scale bench-startup bench-api bench-pdf bench-ocr clean
 
 $(VENV)/.stamp-install: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,12 +20,18 @@ $(VENV)/.stamp-install: pyproject.toml
 
 install: $(VENV)/.stamp-install
 
-# Debian's Chromium and a Korean font for the browser tests (CI machines start without them).
+# Debian's Chromium and a Korean font for the browser tests, Tesseract and its Korean data for
+# OCR (CI machines start without them).
+SYSTEM_PACKAGES := chromium fonts-nanum tesseract-ocr tesseract-ocr-kor
 system-deps:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi nanum; } || { \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	[ -z "$$missing" ] || { \
 	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  echo "installing Debian packages:" $$missing; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    $$SUDO apt-get install -y -qq chromium fonts-nanum >/dev/null; }
+	    $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 model: install
 	$(PY) -m assistant.cli --data-dir $(DATA) build-model
@@ -67,6 +73,9 @@ bench-api: model
 
 bench-pdf: install
 	$(PY) bench/pdf_extract.py
+
+bench-ocr: install system-deps
+	$(PY) bench/ocr.py
 
 clean:
 	rm -rf $(VENV) $(DATA)

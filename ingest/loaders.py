@@ -2,7 +2,7 @@
 
 Libraries: charset-normalizer (text encodings), BeautifulSoup + lxml (HTML), pypdfium2 and
 pdfplumber's table finder (PDF), python-docx (DOCX), hwp2markdown (HWP 5.0 and HWPX, run in a
-bounded worker process).
+bounded worker process), Pillow + Tesseract (images and scanned pages, ingest/ocr.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from ingest.errors import IngestError
 from ingest.hwp import load_hwp
 from ingest.hwpx import load_hwpx
+from ingest.ocr import load_image
 from ingest.office import load_docx
 from ingest.pdf import load_pdf
 from ingest.records import Loaded, LoadOptions
@@ -43,6 +44,7 @@ LOADERS: dict[str, Loader] = {
     ".docx": load_docx,
     ".hwpx": load_hwpx,
     ".hwp": load_hwp,
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), load_image),  # OCR
 }
 
 

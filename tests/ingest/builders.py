@@ -166,3 +166,14 @@ def make_hwpx(
             cell = table_cell if n == 0 else None
             archive.writestr(f"Contents/section{n}.xml", _hwpx_section(sections[n], cell))
     return out.getvalue()
+
+
+def make_image(fmt: str, text: str = "Scanned page 2023 OCR") -> bytes:
+    """A small image (PNG, JPEG, TIFF...) of one line of Latin text, which Tesseract reads."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (520, 70), 255)
+    ImageDraw.Draw(image).text((10, 10), text, fill=0, font=ImageFont.load_default(size=40))
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()

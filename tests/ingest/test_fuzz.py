@@ -18,14 +18,17 @@ from ingest.chunking import chunk_text
 from ingest.clean import clean_document
 from ingest.errors import IngestError
 from ingest.loaders import LOADERS
+from ingest.ocr import IMAGE_SUFFIXES, tesseract_available
 from ingest.reader import document_from_bytes
 
-from .builders import ARTICLE, make_docx, make_hwpx, make_pdf
+from .builders import ARTICLE, make_docx, make_hwpx, make_image, make_pdf
 
 # no example database: tests write only under their temporary folders
 FUZZ = settings(
     max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
+# an image that decodes is read by Tesseract (~0.2 s): fewer examples keep the run short
+FUZZ_IMAGES = settings(FUZZ, max_examples=15)
 
 
 def _zip(members: list[tuple[str, bytes]]) -> bytes:
@@ -50,6 +53,11 @@ def valid_files() -> dict[str, bytes]:
         ".docx": make_docx(ARTICLE.split("\n")[:4], title="제목"),
         ".hwpx": make_hwpx([ARTICLE.split("\n")[:4]], title="제목", table_cell="표"),
         ".hwp": make_hwpx([["한 줄"]]),
+        ".png": make_image("PNG"),
+        ".jpg": make_image("JPEG"),
+        ".jpeg": make_image("JPEG"),
+        ".tif": make_image("TIFF"),
+        ".tiff": make_image("TIFF", text="Second 2024 scan"),
     }
 
 
@@ -92,7 +100,10 @@ def file_bytes(valid: bytes) -> st.SearchStrategy[bytes]:
 
 @pytest.mark.parametrize("ext", sorted(LOADERS))
 def test_random_bytes_to_every_loader(ext, valid_files):
-    @FUZZ
+    if ext in IMAGE_SUFFIXES and not tesseract_available():
+        pytest.skip("tesseract with Korean data is not installed")
+
+    @(FUZZ_IMAGES if ext in IMAGE_SUFFIXES else FUZZ)
     @given(data=file_bytes(valid_files[ext]))
     def run(data: bytes) -> None:
         name = f"퍼즈 파일{ext}"
@@ -111,6 +122,8 @@ def test_random_bytes_to_every_loader(ext, valid_files):
 
 def test_the_valid_files_load(valid_files):
     for ext, data in valid_files.items():
+        if ext in IMAGE_SUFFIXES and not tesseract_available():
+            continue
         name = f"ok{ext}"
         assert document_from_bytes(Path(name), name, data).text
 
