@@ -71,12 +71,20 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
             meta = {}
     finally:
         document.close()
-    # Pages without a text layer (scans, image-only pages). OCR fits in here, before the
-    # checks below: pages[i] = ocr_pdf_page(data, i, options) for i in textless.
+    # Pages without a text layer (scans, image-only pages) are read by OCR
     textless = [i for i, layout in enumerate(layouts) if layout.textless]
     rendered = render(layouts)
     pages = rendered.pages
-    if len(textless) == count or not any(p.strip() for p in pages):
+    ocr_pages, unread = _ocr(name, data, pages, textless, count, options)
+    if not ocr_pages and (len(textless) == count or not any(p.strip() for p in pages)):
+        if not options.ocr:
+            raise IngestError(f"{name}: PDF has no text layer (scanned?) and OCR is switched "
+                              "off (JARYO_OCR=false) — switch it on to read it")  # fmt: skip
+        if textless:
+            raise IngestError(
+                f"{name}: PDF has no text layer (scanned?) and OCR found no text on its "
+                f"{len(textless)} image page(s) — a blank or unreadable scan"
+            )
         raise IngestError(f"{name}: PDF has {OCR_HINT}")
     if _undecodable_share("".join(pages)) > 0.3:
         raise IngestError(
@@ -85,12 +93,46 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
         )
     title = _title(meta.pop("title", None))
     meta["pages"] = count
-    if textless:
-        meta["textless_pages"] = [i + 1 for i in textless]
+    if ocr_pages:
+        meta["ocr_pages"] = ocr_pages
+    if unread:
+        meta["textless_pages"] = unread  # image pages left unread (OCR off or failed)
     if rendered.running:  # kept once in the text; not a title, not a heading
         meta["running_headers"] = rendered.running[:20]
     logger.debug("%s: %d pages, %d running lines dropped", name, count, rendered.dropped_lines)
     return Loaded("\f".join(pages), "pdf", title=title, meta=meta)
+
+
+def _ocr(
+    name: str, data: bytes, pages: list[str], textless: list[int], count: int, options: LoadOptions
+) -> tuple[list[int], list[int]]:
+    """OCR the text-less pages in place; return the 1-based pages read and those left unread.
+
+    When every page is an image, a failure (Tesseract missing, a timeout) fails the document;
+    an image page inside a text PDF that cannot be read is left out with a warning.
+    """
+    if not textless or not options.ocr:
+        return [], [i + 1 for i in textless]
+    from ingest.ocr import ocr_pdf_page
+
+    whole_scan = len(textless) == count
+    done, unread = [], []
+    for i in textless:
+        options.report(f"{name}: page {i + 1}/{count} (OCR)")
+        try:
+            text = ocr_pdf_page(data, i, options, name=name)
+        except IngestError as exc:
+            if whole_scan:
+                raise
+            logger.warning("%s: page %d left unread: %s", name, i + 1, exc)
+            unread.append(i + 1)
+            continue
+        if text.strip():
+            pages[i] = text
+            done.append(i + 1)
+        else:
+            unread.append(i + 1)
+    return done, unread
 
 
 def _read(name: str, document: Any, index: int) -> Any:

@@ -169,7 +169,9 @@ def document_from_loaded(
             raise IngestError(f"{doc_id}: no article text, only page chrome (menus, footers)")
         raise IngestError(f"{doc_id}: no text in the file (whitespace only)")
     text, page_starts = split_pages(cleaned.text)
-    title = choose_title(loaded.title, text, Path(doc_id).stem)
+    title = choose_title(
+        loaded.title, text, Path(doc_id).stem, avoid=loaded.meta.get("running_headers", ())
+    )
     meta: dict[str, Any] = {**loaded.meta, **cleaned.meta, "file": Path(doc_id).name}
     if len(page_starts) > 1 or "pages" in loaded.meta:
         meta["page_starts"] = page_starts

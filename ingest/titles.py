@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ingest.layout import is_table_row
 
@@ -54,11 +55,15 @@ def heading_like(line: str, repeated: set[str]) -> bool:
     )
 
 
-def choose_title(meta_title: str | None, text: str, fallback: str) -> str:
+def choose_title(
+    meta_title: str | None, text: str, fallback: str, *, avoid: Iterable[str] = ()
+) -> str:
     """The metadata title if meaningful, else the first heading-like line, else ``fallback``.
 
-    Lines repeated three or more times in the text (running headers and footers) never count.
+    Lines repeated three or more times in the text (running headers and footers) never count,
+    nor lines starting with one of ``avoid`` (running headers a loader kept only once).
     """
+    avoid = tuple(a for a in avoid if a)
     if title := meaningful(meta_title):
         return title
     lines = [line.strip() for line in text.split("\n") if line.strip()]
@@ -69,6 +74,8 @@ def choose_title(meta_title: str | None, text: str, fallback: str) -> str:
     repeated = {line for line, n in counts.items() if n >= 3}
     for line in lines[:_LOOK_AT]:
         line = _TITLE_LABEL.sub("", line)
+        if avoid and line.startswith(avoid):
+            continue
         if heading_like(line, repeated):
             return line
     return fallback

@@ -71,7 +71,7 @@ def mixed_folder(tmp_path: Path, build) -> tuple[Path, set[str], dict[str, str]]
         "truncated.pdf": "truncated PDF",
         "garbage.pdf": "corrupt or unreadable PDF",
         "locked.pdf": "password-protected",
-        "scanned.pdf": r"no text layer \(scanned\?\) — run OCR first",
+        "scanned.pdf": r"no text layer \(scanned\?\) and OCR found no text",
         "corrupt.docx": "corrupt DOCX",
         "old-word.docx": r"corrupt DOCX \(not a zip archive",
         "corrupt.hwpx": "corrupt HWPX",

@@ -228,3 +228,49 @@ def test_error_rate_does_not_depend_on_reading_order() -> None:
     assert shorter.errors == 1 + 3  # 셋 and the page number are missing
     spaced = character_error_rate("가나 다라", "가 나다라", spaces=True)
     assert (spaced.errors, spaced.reference_chars) == (2, 5)
+
+
+@needs_tesseract
+def test_a_scanned_pdf_is_read_by_ocr_and_its_passages_are_marked(
+    fake_assistant, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answers import Source
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / SCAN.name).write_bytes(SCAN.read_bytes())
+    lines: list[str] = []
+
+    class Lines:
+        def __call__(self, done: int, total: int, name: str) -> None:
+            pass
+
+        def detail(self, line: str) -> None:
+            lines.append(line)
+
+    report = fake_assistant.ingest([folder], progress=Lines())
+    assert report.count("added") == 1, report
+    assert f"{SCAN.name}: page 1/1 (OCR)" in lines
+    hit = fake_assistant.search("의안번호 25318 발의연월일", k=1, mode="bm25")[0]
+    assert hit.chunk.ocr
+    assert hit.chunk.pages == "p. 1"
+    assert Source(1, hit).location == "p. 1 · 구절 1 · OCR 인식"
+
+
+@needs_tesseract
+def test_an_image_page_inside_a_text_pdf_is_read_by_ocr() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    from ingest.pdf import load_pdf
+
+    mixed = PdfWriter()
+    mixed.append(BILL, pages=(1, 3))
+    mixed.add_page(PdfReader(SCAN).pages[0])
+    out = io.BytesIO()
+    mixed.write(out)
+    loaded = load_pdf("mixed.pdf", out.getvalue(), LoadOptions())
+    assert loaded.meta["ocr_pages"] == [3]
+    assert "textless_pages" not in loaded.meta
+    assert "25318" in loaded.text.split("\f")[2]
+    with pytest.raises(IngestError, match=r"OCR is switched off \(JARYO_OCR=false\)"):
+        load_pdf("scan.pdf", SCAN.read_bytes(), LoadOptions(ocr=False))

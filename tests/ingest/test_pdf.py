@@ -24,7 +24,10 @@ needs_realdocs = pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/rea
 @cache
 def real(name: str) -> Loaded:
     """A real PDF loaded once per test session (the 331-page one takes ~15 s)."""
-    return load_pdf(name, (REALDOCS / name).read_bytes(), LoadOptions())
+    return load_pdf(name, (REALDOCS / name).read_bytes(), TEXT_LAYER_ONLY)
+
+
+TEXT_LAYER_ONLY = LoadOptions(ocr=False)  # these tests are about the text layer; OCR has its own
 
 
 def flat(text: str) -> str:
@@ -148,7 +151,7 @@ def test_an_image_only_page_inside_a_text_pdf_is_reported():
 def test_a_scanned_pdf_is_refused_as_scanned():
     data = (REALDOCS / "scan_bill_p1_image_only.pdf").read_bytes()
     with pytest.raises(IngestError, match=r"^scan\.pdf: PDF has no text layer \(scanned\?\)"):
-        load_pdf("scan.pdf", data, LoadOptions())
+        load_pdf("scan.pdf", data, TEXT_LAYER_ONLY)
 
 
 @needs_realdocs
@@ -167,13 +170,13 @@ def test_a_scanned_page_with_a_stamp_of_text_counts_as_scanned(build):
     mixed = PdfWriter()
     mixed.append(REALDOCS / "bill_2125318.pdf", pages=(0, 2))
     stamped_scan(mixed)
-    loaded = load_pdf("mixed.pdf", written(mixed), LoadOptions())
+    loaded = load_pdf("mixed.pdf", written(mixed), TEXT_LAYER_ONLY)
     assert loaded.meta["pages"] == 3
     assert loaded.meta["textless_pages"] == [3]
     alone = PdfWriter()
     stamped_scan(alone)
     with pytest.raises(IngestError, match=r"no text layer \(scanned\?\)"):
-        load_pdf("stamped.pdf", written(alone), LoadOptions())
+        load_pdf("stamped.pdf", written(alone), TEXT_LAYER_ONLY)
 
 
 @needs_realdocs
@@ -210,7 +213,7 @@ def test_broken_pdfs_get_specific_errors(build):
     }
     for data, message in cases.items():
         with pytest.raises(IngestError, match=message):
-            load_pdf("x.pdf", data, LoadOptions())
+            load_pdf("x.pdf", data, TEXT_LAYER_ONLY)
 
 
 @needs_realdocs

@@ -17,7 +17,7 @@ from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
-REALDOCS = Path("/work/shared/realdocs")
+REALDOCS = ROOT.parent / "shared" / "realdocs"
 DEEPSEEK = CORPUS / "segye-2025-deepseek.txt"  # in collection 세계 only
 BAIDU = CORPUS / "hankook-2023-china-ai-self-reliance.txt"  # in collection 한국 only
 ALLIANCE = CORPUS / "china-full-stack-ai-alliance.txt"  # in both
