@@ -70,6 +70,18 @@ class Answer:
         return "\n".join(lines)
 
 
+def not_found(question: str, hits: list[Hit], notice: str = "") -> Answer:
+    """'Not in the documents', showing the closest passages for the reader to check."""
+    sources = [Source(n + 1, h) for n, h in enumerate(hits[:3])]
+    return Answer(
+        f"{NOT_FOUND} {NOT_FOUND_HINT}" if sources else NOT_FOUND,
+        sources,
+        found=False,
+        notice=notice,
+        question=question,
+    )
+
+
 class Answerer(Protocol):
     """Composes an answer to a question from retrieved passages."""
 

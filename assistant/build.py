@@ -6,6 +6,7 @@ import logging
 
 from assistant.answers import Answerer
 from assistant.extractive import ExtractiveAnswerer
+from assistant.gate import AnswerabilityGate
 from assistant.service import Assistant
 from index.collection import Index
 from index.embedder import Embedder, default_model_path, embedder_name, load_embedder
@@ -64,9 +65,9 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None) -> 
     """Create the embedder, open the index, and wire the answerers."""
     embedder = embedder or make_embedder(settings)
     index = open_index(settings, embedder)
-    return Assistant(
-        settings,
-        embedder=embedder,
-        index=index,
-        answerers=build_answerers(settings, embedder, index),
-    )
+    answerers = build_answerers(settings, embedder, index)
+    scorer = answerers["extractive"]
+    gate = None
+    if settings.gate_threshold != 0 and isinstance(scorer, ExtractiveAnswerer):
+        gate = AnswerabilityGate(scorer, index.term_statistics, threshold=settings.gate_threshold)
+    return Assistant(settings, embedder=embedder, index=index, answerers=answerers, gate=gate)

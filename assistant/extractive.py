@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from assistant.answers import NOT_FOUND, NOT_FOUND_HINT, Answer, Source
+from assistant.answers import Answer, Source, not_found
 from index.embedder import Embedder
 from index.morph import MorphTokenizer
 from ingest.records import Hit
@@ -67,6 +67,16 @@ class ScoredSentence:
     score: float
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """A question's candidate sentences with their features, scores and raw e5 cosines."""
+
+    candidates: list[Candidate]
+    features: np.ndarray
+    scores: np.ndarray
+    cosines: np.ndarray
+
+
 class ExtractiveAnswerer:
     """Scores sentences by embedding similarity, morpheme overlap, the question's focus and the
     answer type, weighted by :data:`WEIGHTS`."""
@@ -93,6 +103,7 @@ class ExtractiveAnswerer:
         self.cache_size = 20_000
         self._cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
+        self._last: tuple[object, Analysis] | None = None
         # Kiwi analyses of recent sentences (a passage is analysed again for every question)
         self._tokens = lru_cache(maxsize=self.cache_size)(
             lambda text: frozenset(tokenizer.tokenize(text))
@@ -123,6 +134,28 @@ class ExtractiveAnswerer:
 
     def features(self, question: str, hits: list[Hit], cands: list[Candidate]) -> np.ndarray:
         """One row of :data:`FEATURES` per candidate sentence."""
+        return self._features(question, hits, cands)[0]
+
+    def analyse(self, question: str, hits: list[Hit]) -> Analysis:
+        """Candidates, features and scores of a question (the last one is remembered, so the
+        answerability gate and the answer share one analysis)."""
+        key = (question, tuple((h.chunk.id, h.chunk.text, h.score) for h in hits))
+        with self._cache_lock:
+            if self._last is not None and self._last[0] == key:
+                return self._last[1]
+        cands = self.candidates(hits)
+        if cands:
+            rows, cos = self._features(question, hits, cands)
+        else:
+            rows, cos = np.zeros((0, len(FEATURES))), np.zeros(0)
+        result = Analysis(cands, rows, rows @ self.weights, cos)
+        with self._cache_lock:
+            self._last = (key, result)
+        return result
+
+    def _features(
+        self, question: str, hits: list[Hit], cands: list[Candidate]
+    ) -> tuple[np.ndarray, np.ndarray]:
         q_vec = self.embedder.embed([question], kind="query")[0]
         cos = self.sentence_vectors([c.text for c in cands]) @ q_vec
         cos_z = (cos - cos.mean()) / (cos.std() + 1e-6)
@@ -165,17 +198,14 @@ class ExtractiveAnswerer:
                     float(wants_date and new_digits and bool(_DATE.search(c.text))),
                 ]
             )
-        return np.array(rows, dtype=np.float64).reshape(n, len(FEATURES))
+        return np.array(rows, dtype=np.float64).reshape(n, len(FEATURES)), cos
 
     def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
         """Every sentence of the top passages, best first (score = features · weights)."""
-        cands = self.candidates(hits)
-        if not cands:
-            return []
-        scores = self.features(question, hits, cands) @ self.weights
+        a = self.analyse(question, hits)
         out = [
             ScoredSentence(c.source, c.start, c.end, c.text, float(v))
-            for c, v in zip(cands, scores, strict=True)
+            for c, v in zip(a.candidates, a.scores, strict=True)
         ]
         out.sort(key=lambda x: -x.score)
         return out
@@ -236,8 +266,7 @@ class ExtractiveAnswerer:
                 self.threshold,
                 missing,
             )
-            sources = [Source(n + 1, h) for n, h in enumerate(hits[:3])]
-            return Answer(f"{NOT_FOUND} {NOT_FOUND_HINT}", sources, found=False, question=question)
+            return not_found(question, hits)
         picked = [scored[0]]
         for s in scored[1:]:
             if len(picked) >= self.max_sentences:

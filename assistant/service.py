@@ -13,8 +13,9 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from assistant.answers import Answer, Answerer, validate_citations
+from assistant.answers import Answer, Answerer, not_found, validate_citations
 from assistant.followup import expand_followup
+from assistant.gate import AnswerabilityGate
 from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
 from index.collection import Index
@@ -58,8 +59,10 @@ class Assistant:
         embedder: Embedder,
         index: Index,
         answerers: dict[str, Answerer],
+        gate: AnswerabilityGate | None = None,
     ) -> None:
         self.settings = settings
+        self.gate = gate
         self.embedder = embedder
         self.index = index
         self.answerers = answerers
@@ -180,7 +183,11 @@ class Assistant:
             {"question": question, "history": history or []}
         )
         answerer = self.answerers[name]
-        final: Answer | None = None
+        final = self._refusal(state["standalone"], state["hits"])
+        if final is not None:
+            yield final.text
+            yield final
+            return
         try:
             for item in answerer.stream(state["standalone"], state["hits"]):
                 if isinstance(item, Answer):
@@ -203,7 +210,21 @@ class Assistant:
             )
         return name
 
+    def _refusal(self, question: str, hits: list[Hit]) -> Answer | None:
+        """'Not in the documents' when the gate finds the passages do not answer, else None
+        (then no answerer, and so no LLM call, is spent on the question)."""
+        if self.gate is None:
+            return None
+        verdict = self.gate.judge(question, hits)
+        if verdict.answerable:
+            return None
+        missing = ", ".join(verdict.missing[:5])
+        notice = f"문서에 없는 질문 내용: {missing}" if missing else ""
+        return replace(not_found(question, hits, notice), flags=["gate"])
+
     def _answer(self, name: str, question: str, hits: list[Hit]) -> Answer:
+        if (refused := self._refusal(question, hits)) is not None:
+            return refused
         try:
             return self.answerers[name].answer(question, hits)
         except AnswerError as exc:

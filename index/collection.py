@@ -368,6 +368,13 @@ class Index:
             self._keywords = self._build_keywords()
         return True
 
+    def term_statistics(self, tokens: list[str]) -> tuple[int, dict[str, int]]:
+        """(chunks in the index, chunks holding each token): the corpus side of IDF."""
+        self.refresh()
+        with self._lock:
+            keywords = self._keywords
+        return len(keywords), keywords.document_frequencies(tokens)
+
     # -- search ----------------------------------------------------------------------------
 
     def search(

@@ -51,6 +51,18 @@ class KeywordIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
 
+    def document_frequencies(self, tokens: list[str]) -> dict[str, int]:
+        """How many chunks hold each of ``tokens`` (0 for a token the index never saw)."""
+        if not len(self.ids):
+            return dict.fromkeys(tokens, 0)
+        vocab: dict[str, int] = self._bm25.vocab_dict
+        indptr = self._bm25.scores["indptr"]
+        out = {}
+        for t in tokens:
+            i = vocab.get(t)
+            out[t] = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
+        return out
+
     def search(self, query_tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) with a positive score."""
         scores = self.scores(query_tokens)

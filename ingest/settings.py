@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         "(scores are the extractive answerer's weighted features; 0.2% of answerable KorQuAD "
         "questions score below 2.0).",
     )
+    gate_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="The answerability gate refuses when its probability that the passages "
+        "answer is below this; empty = the fitted threshold (2 % of answerable KorQuAD "
+        "questions refused), 0 turns the gate off; bench/abstain.py prints the trade-off.",
+    )
     llm_base_url: str = Field(
         "http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint base URL."
     )
