@@ -51,6 +51,7 @@ from ingest.errors import (
     IndexError_,
     ModelError,
     NotFoundError,
+    TooLongError,
 )
 from ingest.reader import IngestReport
 from ingest.settings import RetrievalMode, Settings
@@ -96,6 +97,8 @@ def from_assistant_error(exc: AssistantError) -> ApiError:
         return ApiError(409, str(exc), "invalid_request_error", code="conflict")
     if isinstance(exc, IndexError_ | ModelError):
         return ApiError(500, str(exc), "server_error", code="index_error")
+    if isinstance(exc, TooLongError):
+        return ApiError(413, str(exc), "invalid_request_error", code="question_too_long")
     if isinstance(exc, AnswerError):
         return ApiError(502, str(exc), "server_error", code="answerer_failed")
     return ApiError(400, str(exc), "invalid_request_error", code="invalid_request")

@@ -21,7 +21,13 @@ from index.collection import Index
 from index.embedder import Embedder
 from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
 from index.store import DocumentInfo
-from ingest.errors import AnswerError, AssistantError, IngestError, NotFoundError
+from ingest.errors import (
+    AnswerError,
+    AssistantError,
+    IngestError,
+    NotFoundError,
+    TooLongError,
+)
 from ingest.reader import (
     FileOutcome,
     IngestReport,
@@ -74,6 +80,17 @@ class Assistant:
         self._write_lock = threading.Lock()
 
     # -- questions -------------------------------------------------------------------------
+
+    def check_question(self, question: str, history: History | None = None) -> None:
+        """TooLongError when the question (or an earlier one of the conversation) is longer
+        than ``max_question_chars``: one long question would hold up every other reader."""
+        limit = self.settings.max_question_chars
+        for text in [question, *(q for q, _ in history or [])]:
+            if len(text) > limit:
+                raise TooLongError(
+                    f"질문이 너무 깁니다: {len(text):,}자 (최대 {limit:,}자, "
+                    f"JARYO_MAX_QUESTION_CHARS) — question too long"
+                )
 
     def condense(self, question: str, history: History, backend: str) -> str:
         """A standalone version of ``question`` given the conversation so far."""
@@ -160,6 +177,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> Answer:
         """Answer a question (with the conversation so far) from the passages in ``scope``."""
+        self.check_question(question, history)
         return self.chain(k=k, mode=mode, backend=backend, scope=scope).invoke(
             {"question": question, "history": history or []}
         )
@@ -175,6 +193,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it grows, then the final validated :class:`Answer`."""
+        self.check_question(question, history)
         name = self._backend(backend)
         state = self.retrieval_chain(k=k, mode=mode, backend=name, scope=scope).invoke(
             {"question": question, "history": history or []}
@@ -226,6 +245,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> list[Hit]:
         """Top-k passages (of ``scope``) without composing an answer."""
+        self.check_question(query)
         return search(
             self.index,
             self.embedder,

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "(bench/scale.py).",
     )
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
+    max_question_chars: int = Field(
+        2000,
+        ge=1,
+        description="Longest question or search query accepted, in characters (a 140 KB "
+        "question took 55 s and held up every other reader).",
+    )
     answer_sentences: int = Field(3, description="Sentences in an extractive answer (max).")
     not_found_threshold: float = Field(
         2.0,
