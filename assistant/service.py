@@ -13,7 +13,13 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from assistant.answers import Answer, Answerer, validate_citations
+from assistant.answers import (
+    Answer,
+    Answerer,
+    guard_document_markers,
+    restore_sources,
+    validate_citations,
+)
 from assistant.followup import expand_followup
 from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
@@ -201,9 +207,9 @@ class Assistant:
         answerer = self.answerers[name]
         final: Answer | None = None
         try:
-            for item in answerer.stream(state["standalone"], state["hits"]):
+            for item in answerer.stream(state["standalone"], guard_document_markers(state["hits"])):
                 if isinstance(item, Answer):
-                    final = item
+                    final = restore_sources(item, state["hits"])
                 else:
                     yield item
         except AnswerError as exc:
@@ -224,13 +230,15 @@ class Assistant:
 
     def _answer(self, name: str, question: str, hits: list[Hit]) -> Answer:
         try:
-            return self.answerers[name].answer(question, hits)
+            answer = self.answerers[name].answer(question, guard_document_markers(hits))
+            return restore_sources(answer, hits)
         except AnswerError as exc:
             return self._fallback(name, question, hits, exc)
 
     def _fallback(self, name: str, question: str, hits: list[Hit], exc: Exception) -> Answer:
         logger.warning("answerer %s failed: %s; using the extractive answer", name, exc)
-        base = self.answerers["extractive"].answer(question, hits)
+        guarded = guard_document_markers(hits)
+        base = restore_sources(self.answerers["extractive"].answer(question, guarded), hits)
         notice = f"{name} 응답 실패({exc}) — 추출식 답변으로 대신합니다."
         return Answer(
             base.text, base.sources, base.found, "extractive", notice, base.question, ["fallback"]
