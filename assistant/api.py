@@ -43,6 +43,7 @@ from assistant.citations import (
     SearchResult,
 )
 from assistant.jobs import Jobs
+from assistant.throttle import LoginThrottle, Throttle
 from index.membership import DEFAULT_COLLECTION, clean_name
 from ingest.errors import (
     AnswerError,
@@ -243,6 +244,10 @@ def create_api(assistant: Any, *, jobs: Jobs | None = None, mcp: Any = None) -> 
     )
     _error_handlers(app)
     app.add_middleware(BodyLimit, limit=int(settings.max_request_mb * 1_000_000))
+    # outermost, so it also guards the UI login that ui.py mounts onto this app
+    app.add_middleware(
+        LoginThrottle, throttle=Throttle(settings.login_attempts, settings.login_delay)
+    )
 
     async def authorised(request: Request) -> None:
         refusal = access.refusal(request.headers.get("authorization"))
