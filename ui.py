@@ -382,6 +382,32 @@ def warm(assistant: Any) -> None:
     assistant.index.tokenizer.tokenize("준비")
 
 
+# Images and media only from this server (and inline data): an image an answer smuggled past
+# inert_markdown, or one in a document's own HTML, is still never fetched from elsewhere.
+CONTENT_SECURITY_POLICY = "img-src 'self' data: blob:; media-src 'self' data: blob:"
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the Content-Security-Policy to every HTTP response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(assistant: Any) -> Any:
     """The one server: the HTTP API under /v1 (docs at /docs), MCP at /mcp, the chat UI at /."""
     import gradio as gr
@@ -392,7 +418,7 @@ def create_app(assistant: Any) -> Any:
     settings = assistant.settings
     api = create_api(assistant, mcp=build_mcp(assistant))
     blocks = build_app(assistant).queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
@@ -400,6 +426,8 @@ def create_app(assistant: Any) -> Any:
         server_port=settings.port,
         **mount_options(settings),
     )
+    app.add_middleware(SecurityHeaders)
+    return app
 
 
 class BackgroundServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ingest.records import Hit
@@ -96,23 +96,64 @@ class Answerer(Protocol):
         ...
 
 
+# A bracketed number that a document itself contains ("표 [1] 참조") is shown as 〔1〕 to the
+# answerers, so that every [n] in an answer is a marker the answerer added (NFKC keeps 〔〕,
+# so the LLM fence does not fold it back).
+DOCUMENT_MARKER = "〔{}〕"
+# An invalid marker used as a word ("비밀은 [7]에 있고"): replaced by text, not removed.
+_MARKER_AS_WORD = re.compile(r"\[(\d+)\](?=[가-힣A-Za-z0-9])")
+
+
+def guard_document_markers(hits: list[Hit]) -> list[Hit]:
+    """``hits`` with the ``[n]`` of their own text written 〔n〕 (same length, same offsets)."""
+    return [
+        replace(h, chunk=replace(h.chunk, text=_MARKER.sub(_document_marker, h.chunk.text)))
+        if _MARKER.search(h.chunk.text)
+        else h
+        for h in hits
+    ]
+
+
+def _document_marker(m: re.Match[str]) -> str:
+    return DOCUMENT_MARKER.format(m.group(1))
+
+
+def restore_sources(answer: Answer, hits: list[Hit]) -> Answer:
+    """``answer`` with its sources pointing at the original ``hits`` (not the guarded ones)."""
+    by_id = {h.chunk.id: h for h in hits}
+    sources = [replace(s, hit=by_id.get(s.hit.chunk.id, s.hit)) for s in answer.sources]
+    return replace(answer, sources=sources)
+
+
 def validate_citations(answer: Answer) -> Answer:
-    """Drop ``[n]`` markers that match no source; flag an answer left with no valid citation."""
+    """Drop ``[n]`` markers that match no source, keeping the words around them (a marker used
+    as a word is replaced by text), with a notice; flag an answer left with no valid citation."""
     valid = {s.number for s in answer.sources}
-    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", answer.text)
+    invalid = sorted({int(n) for n in _MARKER.findall(answer.text)} - valid)
+    text = _MARKER_AS_WORD.sub(
+        lambda m: m.group(0) if int(m.group(1)) in valid else f"(없는 출처 {m.group(1)})",
+        answer.text,
+    )
+    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
     text = re.sub(r"[ \t]+([.,!?])", r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     flags = list(answer.flags)
-    notice = answer.notice
-    if text != answer.text.strip():
+    notices = [answer.notice] if answer.notice else []
+    if invalid:
         flags.append("invalid-citations-removed")
+        marks = ", ".join(f"[{n}]" for n in invalid)
+        notices.append(f"제공된 구절에 없는 인용 {marks}을(를) 답변에서 뺐습니다.")
     if answer.found and answer.sources and not _MARKER.search(text):
         flags.append("no-valid-citation")
         marks = " ".join(f"[{s.number}]" for s in answer.sources)
         text = f"{text} {marks}".strip()
-        notice = (notice + " " if notice else "") + (
-            "답변에 유효한 인용이 없어 사용된 구절을 모두 출처로 붙였습니다."
-        )
+        notices.append("답변에 유효한 인용이 없어 사용된 구절을 모두 출처로 붙였습니다.")
     return Answer(
-        text, answer.sources, answer.found, answer.backend, notice, answer.question, flags
+        text,
+        answer.sources,
+        answer.found,
+        answer.backend,
+        " ".join(notices),
+        answer.question,
+        flags,
     )

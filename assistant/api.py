@@ -43,6 +43,7 @@ from assistant.citations import (
     SearchResult,
 )
 from assistant.jobs import Jobs
+from assistant.throttle import LoginThrottle, Throttle
 from index.membership import DEFAULT_COLLECTION, clean_name
 from ingest.errors import (
     AnswerError,
@@ -51,6 +52,7 @@ from ingest.errors import (
     IndexError_,
     ModelError,
     NotFoundError,
+    TooLongError,
 )
 from ingest.reader import IngestReport
 from ingest.settings import RetrievalMode, Settings
@@ -96,6 +98,8 @@ def from_assistant_error(exc: AssistantError) -> ApiError:
         return ApiError(409, str(exc), "invalid_request_error", code="conflict")
     if isinstance(exc, IndexError_ | ModelError):
         return ApiError(500, str(exc), "server_error", code="index_error")
+    if isinstance(exc, TooLongError):
+        return ApiError(413, str(exc), "invalid_request_error", code="question_too_long")
     if isinstance(exc, AnswerError):
         return ApiError(502, str(exc), "server_error", code="answerer_failed")
     return ApiError(400, str(exc), "invalid_request_error", code="invalid_request")
@@ -240,6 +244,10 @@ def create_api(assistant: Any, *, jobs: Jobs | None = None, mcp: Any = None) -> 
     )
     _error_handlers(app)
     app.add_middleware(BodyLimit, limit=int(settings.max_request_mb * 1_000_000))
+    # outermost, so it also guards the UI login that ui.py mounts onto this app
+    app.add_middleware(
+        LoginThrottle, throttle=Throttle(settings.login_attempts, settings.login_delay)
+    )
 
     async def authorised(request: Request) -> None:
         refusal = access.refusal(request.headers.get("authorization"))

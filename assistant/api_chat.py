@@ -12,7 +12,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answers import Answer
-from assistant.citations import Citation, answer_content, answer_parts, citations
+from assistant.citations import (
+    Citation,
+    InertStream,
+    answer_content,
+    answer_parts,
+    citations,
+    inert_markdown,
+)
 from ingest.errors import AssistantError, NotFoundError
 from ingest.records import Scope
 from ingest.settings import RetrievalMode
@@ -186,14 +193,17 @@ def stream_events(first: str | Answer, rest: Iterator[str | Answer], model: str)
 
     yield chunk({"role": "assistant", "content": ""})
     streamed = ""
+    inert = InertStream()  # the same text answer_content gives, images and HTML inert
     final: Answer | None = None
     try:
         for item in _chain(first, rest):
             if isinstance(item, Answer):
                 final = item
                 break
-            streamed += item
-            yield chunk({"content": item})
+            piece = inert.feed(item)
+            if piece:
+                streamed += piece
+                yield chunk({"content": piece})
     except AssistantError as exc:
         yield _event(error_body(str(exc), "server_error", code="answer_failed"))
         yield "data: [DONE]\n\n"
@@ -201,10 +211,12 @@ def stream_events(first: str | Answer, rest: Iterator[str | Answer], model: str)
     if final is None:  # Assistant.stream always ends with an Answer
         raise RuntimeError("the answer stream ended without an answer")
     content = answer_content(final)
-    if content.startswith(streamed):
+    if content.startswith(streamed):  # the tail includes any "!" or "<" still held back
         tail = content[len(streamed) :]
     else:  # the validated text differs from what was streamed: add only notice and sources
-        tail = "".join("\n\n" + part for part in answer_parts(final)[1:])
+        tail = inert.flush() + inert_markdown(
+            "".join("\n\n" + part for part in answer_parts(final)[1:])
+        )
     if tail:
         yield chunk({"content": tail})
     yield chunk({}, "stop", citations=_dump(citations(final)), jaryo=_extras(final))

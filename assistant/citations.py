@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,6 +12,38 @@ from index.membership import CollectionInfo
 from index.store import DocumentInfo
 from ingest.reader import FileOutcome, IngestReport
 from ingest.records import Chunk, Hit
+
+# A Markdown image (``![alt](url)``, ``![alt][ref]``) or a raw HTML tag (``<img src=…>``) in an
+# answer would be fetched by the reader's browser or chat client: an exfiltration channel for
+# text injected into a document or an LLM's reply. A backslash escape makes each inert text.
+_ACTIVE = re.compile(r"!\[|<(?=[A-Za-z/!?])")
+
+
+def inert_markdown(text: str) -> str:
+    """``text`` with Markdown images and HTML tags escaped, so that a renderer shows them as
+    text and fetches nothing (``![x](u)`` → ``!\\[x](u)``, ``<img`` → ``\\<img``)."""
+    return _ACTIVE.sub(lambda m: "!\\[" if m.group(0) == "![" else "\\<", text)
+
+
+class InertStream:
+    """:func:`inert_markdown` over text arriving in pieces, with the same result as on the
+    whole text: the ``!`` and ``<`` a piece ends with wait for the next piece."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """The inert text that can be shown now."""
+        text = self._held + piece
+        keep = len(text.rstrip("!<"))
+        text, self._held = text[:keep], text[keep:]
+        return inert_markdown(text)
+
+    def flush(self) -> str:
+        """What is still held back, at the end of the stream."""
+        text, self._held = self._held, ""
+        return inert_markdown(text)
+
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
 
@@ -240,5 +273,6 @@ def answer_parts(answer: Answer) -> list[str]:
 
 
 def answer_content(answer: Answer) -> str:
-    """The answer as a chat client shows it: text with [n] markers, any notice, the sources."""
-    return "\n\n".join(answer_parts(answer))
+    """The answer as a chat client shows it: text with [n] markers, any notice, the sources;
+    images and HTML inert (see :func:`inert_markdown`)."""
+    return inert_markdown("\n\n".join(answer_parts(answer)))

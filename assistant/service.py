@@ -13,7 +13,14 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from assistant.answers import Answer, Answerer, not_found, validate_citations
+from assistant.answers import (
+    Answer,
+    Answerer,
+    guard_document_markers,
+    not_found,
+    restore_sources,
+    validate_citations,
+)
 from assistant.followup import expand_followup
 from assistant.gate import AnswerabilityGate
 from assistant.pipeline import Ingestor
@@ -22,7 +29,13 @@ from index.collection import Index
 from index.embedder import Embedder
 from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
 from index.store import DocumentInfo
-from ingest.errors import AnswerError, AssistantError, IngestError, NotFoundError
+from ingest.errors import (
+    AnswerError,
+    AssistantError,
+    IngestError,
+    NotFoundError,
+    TooLongError,
+)
 from ingest.reader import (
     FileOutcome,
     IngestReport,
@@ -77,6 +90,17 @@ class Assistant:
         self._write_lock = threading.Lock()
 
     # -- questions -------------------------------------------------------------------------
+
+    def check_question(self, question: str, history: History | None = None) -> None:
+        """TooLongError when the question (or an earlier one of the conversation) is longer
+        than ``max_question_chars``: one long question would hold up every other reader."""
+        limit = self.settings.max_question_chars
+        for text in [question, *(q for q, _ in history or [])]:
+            if len(text) > limit:
+                raise TooLongError(
+                    f"질문이 너무 깁니다: {len(text):,}자 (최대 {limit:,}자, "
+                    f"JARYO_MAX_QUESTION_CHARS) — question too long"
+                )
 
     def condense(self, question: str, history: History, backend: str) -> str:
         """A standalone version of ``question`` given the conversation so far."""
@@ -163,6 +187,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> Answer:
         """Answer a question (with the conversation so far) from the passages in ``scope``."""
+        self.check_question(question, history)
         return self.chain(k=k, mode=mode, backend=backend, scope=scope).invoke(
             {"question": question, "history": history or []}
         )
@@ -178,6 +203,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it grows, then the final validated :class:`Answer`."""
+        self.check_question(question, history)
         name = self._backend(backend)
         state = self.retrieval_chain(k=k, mode=mode, backend=name, scope=scope).invoke(
             {"question": question, "history": history or []}
@@ -189,9 +215,9 @@ class Assistant:
             yield final
             return
         try:
-            for item in answerer.stream(state["standalone"], state["hits"]):
+            for item in answerer.stream(state["standalone"], guard_document_markers(state["hits"])):
                 if isinstance(item, Answer):
-                    final = item
+                    final = restore_sources(item, state["hits"])
                 else:
                     yield item
         except AnswerError as exc:
@@ -226,13 +252,15 @@ class Assistant:
         if (refused := self._refusal(question, hits)) is not None:
             return refused
         try:
-            return self.answerers[name].answer(question, hits)
+            answer = self.answerers[name].answer(question, guard_document_markers(hits))
+            return restore_sources(answer, hits)
         except AnswerError as exc:
             return self._fallback(name, question, hits, exc)
 
     def _fallback(self, name: str, question: str, hits: list[Hit], exc: Exception) -> Answer:
         logger.warning("answerer %s failed: %s; using the extractive answer", name, exc)
-        base = self.answerers["extractive"].answer(question, hits)
+        guarded = guard_document_markers(hits)
+        base = restore_sources(self.answerers["extractive"].answer(question, guarded), hits)
         notice = f"{name} 응답 실패({exc}) — 추출식 답변으로 대신합니다."
         return Answer(
             base.text, base.sources, base.found, "extractive", notice, base.question, ["fallback"]
@@ -247,6 +275,7 @@ class Assistant:
         scope: Scope | None = None,
     ) -> list[Hit]:
         """Top-k passages (of ``scope``) without composing an answer."""
+        self.check_question(query)
         return search(
             self.index,
             self.embedder,

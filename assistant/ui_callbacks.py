@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answers import Answer, Source
+from assistant.citations import inert_markdown
 from index.membership import DEFAULT_COLLECTION
 from ingest.errors import AssistantError
 from ingest.reader import FileOutcome
@@ -48,7 +49,7 @@ CORPUS_QUESTIONS = {
     "spri-2020-us-china-ai-rivalry.txt": "DARPA가 AI Next 캠페인 등에 투자한다고 발표한 금액은?",
 }
 
-_MARKER = re.compile(r"\[(\d+)\]")
+_MARKER = re.compile(r"(?<!\\)\[(\d+)\]")  # not an escaped bracket (see inert_markdown)
 
 
 def _ui_error(message: str) -> Exception:
@@ -91,7 +92,7 @@ def answer_markdown(answer: Answer) -> str:
 
     A not-found answer's text already says the nearest passages are shown below.
     """
-    body = link_markers(answer.text, [s.number for s in answer.sources])
+    body = link_markers(inert_markdown(answer.text), [s.number for s in answer.sources])
     if answer.notice:
         body += f"\n\n<small>※ {html.escape(answer.notice)}</small>"
     return body
@@ -227,7 +228,8 @@ def respond(
                 yield "", final, html_, [*turns, (question, item.text)]
                 return
             text += item
-            yield "", [*chat, {"role": "assistant", "content": text}], "", turns
+            shown = inert_markdown(text)  # no image or tag of a half answer is fetched either
+            yield "", [*chat, {"role": "assistant", "content": shown}], "", turns
     except AssistantError as exc:
         raise _ui_error(str(exc)) from exc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ingest.layout import is_table_row
@@ -12,6 +12,11 @@ from ingest.records import Span
 SentenceSplitter = Callable[[str], list[tuple[int, int]]]
 
 _PARAGRAPH = re.compile(r"[^\n]+")
+# Characters handed to the sentence splitter at once: Kiwi's time grows with the square of
+# its input (a 400 KB line took 7.2 s, 1 MB 55 s, and it holds the lock questions need), so
+# longer lines are cut first, at a sentence end or a space, in linear time.
+MAX_SPLIT_LINE = 2000
+_SENTENCE_ENDS = (". ", "? ", "! ", "。", "\t")
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,30 @@ def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, i
     return pieces
 
 
-def split_sentences(text: str, splitter: SentenceSplitter, max_len: int) -> list[_Sentence]:
+def _windows(line: str, limit: int) -> Iterator[tuple[int, int]]:
+    """Cut ``line`` into pieces of at most ``limit`` characters, each ending at the last
+    sentence end (else space) of its second half where there is one."""
+    start, n = 0, len(line)
+    while n - start > limit:
+        half, end = start + limit // 2, start + limit
+        cut = max(line.rfind(p, half, end) + len(p) for p in _SENTENCE_ENDS)
+        if cut <= half:
+            cut = line.rfind(" ", half, end) + 1
+        if cut <= half:
+            cut = end
+        yield start, cut
+        start = cut
+    yield start, n
+
+
+def split_sentences(
+    text: str, splitter: SentenceSplitter, max_len: int, max_line: int = MAX_SPLIT_LINE
+) -> list[_Sentence]:
     """Sentences of every line-delimited paragraph, with offsets into ``text``.
 
     A table row (``| a | b |``) is one sentence, never split by the sentence splitter, and
-    knows the header row of its table.
+    knows the header row of its table. The splitter sees at most ``max_line`` characters at a
+    time (see MAX_SPLIT_LINE).
     """
     out: list[_Sentence] = []
     header = ""
@@ -61,14 +85,16 @@ def split_sentences(text: str, splitter: SentenceSplitter, max_len: int) -> list
             )
             continue
         in_table = False
-        for s, e in splitter(line) or [(0, len(line))]:
-            s, e = base + s, base + e
-            while s < e and text[s].isspace():
-                s += 1
-            while e > s and text[e - 1].isspace():
-                e -= 1
-            if e > s:
-                out.extend(_Sentence(a, b, para) for a, b in _hard_split(text, s, e, max_len))
+        for w_start, w_end in _windows(line, max_line):
+            piece = line[w_start:w_end]
+            for s, e in splitter(piece) or [(0, len(piece))]:
+                s, e = base + w_start + s, base + w_start + e
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                if e > s:
+                    out.extend(_Sentence(a, b, para) for a, b in _hard_split(text, s, e, max_len))
     return out
 
 

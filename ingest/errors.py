@@ -27,3 +27,7 @@ class NotFoundError(AssistantError):
 
 class ConflictError(AssistantError):
     """The request clashes with what exists (a collection name taken, the default collection)."""
+
+
+class TooLongError(AssistantError):
+    """A question or query is longer than the configured limit (the message names it)."""

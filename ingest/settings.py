@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "(bench/scale.py).",
     )
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
+    max_question_chars: int = Field(
+        2000,
+        ge=1,
+        description="Longest question or search query accepted, in characters (a 140 KB "
+        "question took 55 s and held up every other reader).",
+    )
     answer_sentences: int = Field(3, description="Sentences in an extractive answer (max).")
     not_found_threshold: float = Field(
         2.0,
@@ -105,6 +111,17 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port the UI and the API listen on.")
     auth_user: str | None = Field(None, description="UI login user (with auth_password).")
     auth_password: SecretStr | None = Field(None, description="UI login password.")
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description="Failed UI logins or API keys from one address before it must wait.",
+    )
+    login_delay: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds the first wait lasts; each further failure doubles it (up to "
+        "15 minutes); a successful login ends it.",
+    )
     api_keys: SecretStr | None = Field(
         None,
         description="Comma-separated API keys; when set, the HTTP API and MCP routes need "
