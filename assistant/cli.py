@@ -308,6 +308,11 @@ def search_cmd(
     type=int,
     help="Score answers on N evenly spaced questions only (answers are slower than search).",
 )
+@click.option(
+    "--conversations",
+    type=click.Path(path_type=Path),
+    help="Follow-up conversations (JSONL): score the follow-up turns with and without the rebuild.",
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write figures as JSON.")
 @click.pass_context
 def eval_cmd(
@@ -321,6 +326,7 @@ def eval_cmd(
     answers: bool,
     limit: int | None,
     answer_sample: int | None,
+    conversations: Path | None,
     json_out: Path | None,
 ) -> None:
     """Measure retrieval (hit@k, MRR@10, latency) and optionally answers."""
@@ -328,15 +334,18 @@ def eval_cmd(
 
     from assistant import evaluation as ev
 
-    if bool(data_file) == bool(squad):
-        raise click.UsageError("give either --data FILE.jsonl (with --docs DIR) or --squad FILE")
+    if bool(data_file) == bool(squad) and not (conversations and not data_file):
+        raise click.UsageError(
+            "give either --data FILE.jsonl (with --docs DIR), --squad FILE "
+            "or --conversations FILE.jsonl (with --docs DIR)"
+        )
     with tempfile.TemporaryDirectory(prefix="jaryo-eval-") as tmp:
         work = workdir or Path(tmp)
         if squad:
             items = ev.squad_to_documents(squad, work / "docs")
             docs = work / "docs"
         else:
-            items = ev.load_jsonl(data_file)  # type: ignore[arg-type]
+            items = ev.load_jsonl(data_file) if data_file else []
         items = items[:limit] if limit else items
         overrides: dict[str, Any] = {} if use_index else {"data_dir": work / "data"}
         if not use_index:  # a fresh index, but the models built in the real data folder
@@ -346,7 +355,9 @@ def eval_cmd(
         assistant = _assistant(ctx, **overrides)
         if not use_index:
             if docs is None:
-                raise click.UsageError("--data needs --docs DIR (or --use-index)")
+                raise click.UsageError(
+                    "--data and --conversations need --docs DIR (or --use-index)"
+                )
             report = assistant.ingest([docs], sync=True)
             logger.info("ingested %d documents in %.1f s", len(report.outcomes), report.seconds)
         results: dict[str, Any] = {
@@ -354,11 +365,12 @@ def eval_cmd(
             "documents": len(assistant.documents()),
             "chunks": len(assistant.index),
         }
-        click.echo(
-            f"{'mode':<8} {'n':>5} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} "
-            f"{'MRR@10':>6} {'p50 ms':>7} {'p95 ms':>7}"
-        )
-        for mode in [m.strip() for m in modes.split(",") if m.strip()]:
+        if items:
+            click.echo(
+                f"{'mode':<8} {'n':>5} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} "
+                f"{'MRR@10':>6} {'p50 ms':>7} {'p95 ms':>7}"
+            )
+        for mode in [m.strip() for m in modes.split(",") if m.strip() and items]:
             if mode not in ("hybrid", "dense", "bm25"):
                 raise click.UsageError(f"unknown mode {mode!r}")
             m = ev.evaluate_retrieval(assistant, items, mode).summary()
@@ -388,8 +400,31 @@ def eval_cmd(
             )
             if kinds := ev.kind_line(a.by_kind):
                 click.echo(f"  contains gold by kind: {kinds}")
+        if conversations:
+            results["followups"] = _eval_conversations(assistant, conversations)
         if json_out:
             json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _eval_conversations(assistant: Any, path: Path) -> list[dict[str, Any]]:
+    """Print and return the follow-up figures, rebuilt and raw."""
+    from assistant import evaluation as ev
+
+    convs = ev.load_conversations(path)
+    out = []
+    for rebuild in (True, False):
+        m = ev.evaluate_conversations(assistant, convs, rebuild=rebuild)
+        s = m.summary()
+        label = "rebuilt from the conversation" if rebuild else "raw follow-up (no rebuild)"
+        click.echo(
+            f"follow-ups, {label}: {s['followup_turns']} turns of {len(convs)} conversations, "
+            f"right passage in top 3 {s['top3']:.3f}, answer contains gold "
+            f"{s['answer_contains_gold']:.3f}"
+        )
+        for f in m.failures if rebuild else []:
+            logger.info("follow-up miss %s: %s", f["id"], f)
+        out.append({**s, "failures": m.failures})
+    return out
 
 
 @main.command()

@@ -271,3 +271,102 @@ def evaluate_answers(assistant: Any, items: list[EvalItem]) -> AnswerMetrics:
 def as_json(obj: Any) -> Any:
     """Dataclasses to plain JSON-able values."""
     return asdict(obj) if hasattr(obj, "__dataclass_fields__") else obj
+
+
+# -- follow-up conversations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of a conversation, with its gold answers and the document holding them."""
+
+    question: str
+    answers: tuple[str, ...]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Two or more turns, each after the first leaning on the one before."""
+
+    id: str
+    turns: tuple[Turn, ...]
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """Read conversations: one JSON object a line, ``{"id", "turns": [{"question", "answers",
+    "doc"}, …]}``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise AssistantError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            turns = tuple(Turn(t["question"], tuple(t["answers"]), t["doc"]) for t in row["turns"])
+            out.append(Conversation(str(row.get("id", n)), turns))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AssistantError(f"{path}:{n}: not a conversation ({exc})") from exc
+    return out
+
+
+@dataclass
+class FollowupMetrics:
+    """Over the follow-up turns (the second and later): the right passage in the top 3, and
+    answers holding gold."""
+
+    rebuild: bool
+    turns: int = 0
+    top3: int = 0
+    contains: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Figures as a dict."""
+        n = max(self.turns, 1)
+        return {
+            "rebuild": self.rebuild,
+            "followup_turns": self.turns,
+            "top3": round(self.top3 / n, 4),
+            "answer_contains_gold": round(self.contains / n, 4),
+        }
+
+
+def evaluate_conversations(
+    assistant: Any, conversations: list[Conversation], *, rebuild: bool = True
+) -> FollowupMetrics:
+    """Play each conversation turn by turn, the earlier (question, answer text) pairs as its
+    history; score the follow-up turns. Without ``rebuild`` a follow-up is searched and
+    answered as asked (the raw question, no history), the comparison."""
+    metrics = FollowupMetrics(rebuild)
+    for conv in conversations:
+        history: list[tuple[str, str]] = []
+        for n, turn in enumerate(conv.turns):
+            past = history if rebuild else []
+            answer = assistant.ask(turn.question, history=past)
+            if n:
+                query = assistant.condense(turn.question, past, "extractive")
+                item = EvalItem(turn.question, turn.answers, turn.doc)
+                hits = assistant.search(query, k=3)
+                in_top3 = first_relevant_rank((h.chunk for h in hits), RelevanceRule(item))
+                golds = [normalize(a) for a in turn.answers]
+                text = normalize(answer.text) if answer.found else ""
+                ok = any(g in text for g in golds)
+                metrics.turns += 1
+                metrics.top3 += int(in_top3 is not None)
+                metrics.contains += int(ok)
+                if in_top3 is None or not ok:
+                    metrics.failures.append(
+                        {
+                            "id": conv.id,
+                            "question": turn.question,
+                            "searched": query,
+                            "top3": "yes" if in_top3 else "no",
+                            "answer": answer.text,
+                        }
+                    )
+            history.append((turn.question, answer.text))
+    return metrics

@@ -21,7 +21,7 @@ from assistant.answers import (
     restore_sources,
     validate_citations,
 )
-from assistant.followup import expand_followup
+from assistant.followup import expand_followup, needs_context
 from assistant.gate import AnswerabilityGate
 from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
@@ -51,6 +51,7 @@ from ingest.web import fetch, is_url, load_fetched, normalize_url, snapshot_suff
 logger = logging.getLogger(__name__)
 
 History = list[tuple[str, str]]  # (question, answer text) of earlier turns
+CITED_STAND_IN = 1  # passages standing in for an earlier answer given without its text
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,16 @@ class Assistant:
                     f"JARYO_MAX_QUESTION_CHARS) — question too long"
                 )
 
-    def condense(self, question: str, history: History, backend: str) -> str:
-        """A standalone version of ``question`` given the conversation so far."""
+    def condense(
+        self, question: str, history: History, backend: str, *, scope: Scope | None = None
+    ) -> str:
+        """A standalone version of ``question`` given the conversation so far.
+
+        Without an LLM condenser, a dependent follow-up is rebuilt from the previous standalone
+        question and the topic of the previous answer (:func:`expand_followup`). Where a turn
+        carries only its question (CLI ``--history``, MCP), the passages that question
+        retrieves in ``scope`` stand in for the ones its answer cited.
+        """
         answerer = self.answerers[backend]
         condenser = getattr(answerer, "condense", None)
         if condenser is not None and history:
@@ -112,9 +121,28 @@ class Assistant:
             except AnswerError as exc:
                 logger.warning("could not condense with %s: %s", backend, exc)
         standalone: list[str] = []
-        for q, _ in history:
-            standalone.append(expand_followup(q, standalone, self.index.tokenizer))
-        return expand_followup(question, standalone, self.index.tokenizer)
+        for q in [*(q for q, _ in history), question]:
+            context = ""
+            if standalone and needs_context(q):
+                context = self._cited_text(standalone[-1], history[len(standalone) - 1][1], scope)
+            standalone.append(
+                expand_followup(
+                    q,
+                    standalone,
+                    self.index.tokenizer,
+                    context=context,
+                    idf=self.index.term_idf,
+                )
+            )
+        return standalone[-1]
+
+    def _cited_text(self, question: str, answer: str, scope: Scope | None) -> str:
+        """What an earlier turn's answer said: its text, or (when the turn carries no answer)
+        the passages its standalone question retrieves, which that answer would have cited."""
+        if answer.strip():
+            return answer
+        hits = self.search(question, k=CITED_STAND_IN, scope=scope)
+        return "\n".join(h.chunk.text for h in hits)
 
     def retriever(
         self,
@@ -147,7 +175,7 @@ class Assistant:
         name = backend
 
         def condense(x: dict[str, Any]) -> str:
-            return self.condense(x["question"], x.get("history") or [], name)
+            return self.condense(x["question"], x.get("history") or [], name, scope=scope)
 
         def hits(x: dict[str, Any]) -> list[Hit]:
             return [document_to_hit(d) for d in retriever.invoke(x["standalone"])]

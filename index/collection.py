@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -448,6 +449,18 @@ class Index:
             t3 = time.perf_counter()
             self.last_timings = SearchTimings(0.0, t1 - t0, t2 - t1, t3 - t2)
         return [Hit(chunks[i], score, dense, kw) for i, score, dense, kw in ranked if i in chunks]
+
+    def term_idf(self, terms: list[str]) -> dict[str, float]:
+        """BM25-style inverse document frequency of each term (a morpheme, matched
+        lower-cased) over the indexed chunks: rare terms score high, terms in no chunk highest."""
+        with self._lock:
+            keywords = self._keywords
+        n = len(keywords)
+        out: dict[str, float] = {}
+        for term in dict.fromkeys(terms):
+            df = int(np.count_nonzero(keywords.scores([term.lower()]) > 0)) if n else 0
+            out[term] = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+        return out
 
     # -- maintenance -----------------------------------------------------------------------
 

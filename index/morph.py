@@ -74,6 +74,13 @@ class MorphTokenizer:
             return list(dict.fromkeys(proper))
         return list(dict.fromkeys(t.form for t in tokens if t.tag in {"NNG", "SL"}))
 
+    def nouns(self, text: str) -> list[tuple[str, str]]:
+        """(form, tag) of every proper noun, common noun and foreign word of ``text``, in order
+        (repeats kept, so callers can count them)."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(text)
+        return [(t.form, t.tag) for t in tokens if t.tag in {"NNP", "NNG", "SL"}]
+
     def anchors(self, text: str) -> list[str]:
         """Proper nouns, foreign words and numbers of ``text`` (lower-cased), Latin/number runs
         joined (``H20``)."""

@@ -137,3 +137,102 @@ def test_cli_eval_indexes_afresh_but_reuses_the_built_models(
     assert "hybrid" in result.output
     assert models_seen == [(data / "models").resolve()]  # not a fresh, empty models folder
     assert not (data / "index").exists()  # the evaluation's index lived in a temporary folder
+
+
+# -- follow-up conversations ---------------------------------------------------------------
+
+
+def test_load_conversations_reads_turns_and_names_a_bad_line(tmp_path: Path) -> None:
+    from assistant.evaluation import Conversation, Turn, load_conversations
+    from ingest.errors import AssistantError
+
+    path = tmp_path / "conv.jsonl"
+    row = {"id": "c1", "turns": [{"question": "q1", "answers": ["a"], "doc": "d.txt"}]}
+    path.write_text(json.dumps(row) + "\n\n" + '{"id": "c2"}\n', encoding="utf-8")
+    with pytest.raises(AssistantError, match=r"conv.jsonl:3: not a conversation"):
+        load_conversations(path)
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert load_conversations(path) == [Conversation("c1", (Turn("q1", ("a",), "d.txt"),))]
+
+
+class ScriptedAssistant:
+    """Finds the right passage and answers well only when the follow-up is rebuilt with the
+    topic of the previous answer (here: when the history is passed)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def condense(self, question: str, history: list[tuple[str, str]], backend: str) -> str:
+        return f"딥시크 {question}" if history else question
+
+    def search(self, query: str, *, k: int):  # type: ignore[no-untyped-def]
+        from ingest.records import Hit
+
+        text = "딥시크의 추론모델은 R1이다." if "딥시크" in query else "다른 이야기."
+        return [Hit(chunk(text, "seg.txt"), 1.0)]
+
+    def ask(self, question: str, *, history: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        from assistant.answers import Answer
+
+        self.asked.append((question, list(history)))
+        query = self.condense(question, history, "extractive")
+        return Answer(self.search(query, k=1)[0].chunk.text, [], found=True)
+
+
+def test_conversations_score_only_follow_up_turns_with_and_without_the_rebuild() -> None:
+    from assistant.evaluation import Conversation, Turn, evaluate_conversations
+
+    conv = Conversation(
+        "c1",
+        (
+            Turn("딥시크는 어디 회사인가?", ("항저우",), "seg.txt"),  # not scored
+            Turn("그 회사의 추론모델은?", ("R1",), "seg.txt"),
+        ),
+    )
+    fake = ScriptedAssistant()
+    rebuilt = evaluate_conversations(fake, [conv]).summary()
+    assert rebuilt == {
+        "rebuild": True,
+        "followup_turns": 1,
+        "top3": 1.0,
+        "answer_contains_gold": 1.0,
+    }
+    first_answer = "딥시크의 추론모델은 R1이다."
+    assert fake.asked[1] == ("그 회사의 추론모델은?", [("딥시크는 어디 회사인가?", first_answer)])
+    raw = evaluate_conversations(fake, [conv], rebuild=False)
+    assert raw.summary()["top3"] == 0.0
+    assert raw.summary()["answer_contains_gold"] == 0.0
+    assert raw.failures[0]["searched"] == "그 회사의 추론모델은?"
+
+
+def test_cli_eval_conversations_prints_both_lines(
+    tmp_path: Path, fake_embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    import assistant.build
+    from assistant.cli import main
+
+    monkeypatch.setattr(assistant.build, "load_embedder", lambda settings: fake_embedder)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "seg.txt").write_text(
+        "딥시크는 항저우의 스타트업이다. 딥시크는 추론모델 R1을 내놓았다.", encoding="utf-8"
+    )
+    conv = tmp_path / "conv.jsonl"
+    turns = [
+        {"question": "딥시크는 어느 도시의 스타트업인가?", "answers": ["항저우"], "doc": "seg.txt"},
+        {"question": "그 회사의 추론모델은?", "answers": ["R1"], "doc": "seg.txt"},
+    ]
+    conv.write_text(json.dumps({"id": "c1", "turns": turns}) + "\n", encoding="utf-8")
+    out = tmp_path / "figures.json"
+    args = ["--data-dir", str(tmp_path / "data"), "--model", "fake-bigram", "eval"]
+    args += ["--conversations", str(conv), "--docs", str(docs), "--json", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "follow-ups, rebuilt from the conversation: 1 turns of 1 conversations" in result.output
+    assert "follow-ups, raw follow-up (no rebuild): 1 turns" in result.output
+    assert "hit@1" not in result.output  # no --data: no retrieval table
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert [f["rebuild"] for f in figures["followups"]] == [True, False]
+    assert figures["followups"][0]["top3"] == 1.0
