@@ -1,0 +1,75 @@
+"""The answerability gate: its model file, and that a refusal spends no answerer call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answers import Answer
+from assistant.gate import GATE_FEATURES, AnswerabilityGate, GateModel, default_model, expand
+from ingest.records import Hit
+
+N = len(GATE_FEATURES)
+
+
+def _model(intercept: float) -> GateModel:
+    width = expand(np.zeros((1, N))).shape[1]
+    return GateModel(np.zeros(N), np.ones(N), np.r_[np.zeros(width), intercept], 0.5)
+
+
+class CountingAnswerer:
+    """An answerer that records every call (stands in for an LLM endpoint)."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        self.calls += 1
+        return Answer("답 [1]", [], question=question)
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        yield self.answer(question, hits)
+
+
+def test_the_shipped_model_fits_the_features_and_round_trips(tmp_path: Path) -> None:
+    model = default_model()
+    assert len(model.weights) == expand(np.zeros((1, N))).shape[1] + 1
+    assert 0.0 < model.threshold < 1.0
+    model.save(tmp_path / "m.json")
+    again = GateModel.load(tmp_path / "m.json")
+    row = np.linspace(0, 1, N)
+    assert again.probability(row) == pytest.approx(model.probability(row))
+
+
+def test_a_model_for_other_features_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    _model(0.0).save(path)
+    path.write_text(path.read_text().replace(GATE_FEATURES[0], "something_else"))
+    with pytest.raises(ValueError, match="other features"):
+        GateModel.load(path)
+
+
+@pytest.mark.parametrize(("intercept", "found", "calls"), [(-20.0, False, 0), (20.0, True, 1)])
+def test_a_refused_question_never_reaches_the_answerer(
+    fake_assistant, tmp_path: Path, intercept: float, found: bool, calls: int
+) -> None:
+    doc = tmp_path / "고래.txt"
+    doc.write_text("고래 연구소의 올해 예산은 417억원이다. 연구소는 울산에 있다.", encoding="utf-8")
+    fake_assistant.ingest([doc])
+    scorer = fake_assistant.answerers["extractive"]
+    fake_assistant.gate = AnswerabilityGate(
+        scorer, fake_assistant.index.term_statistics, model=_model(intercept)
+    )
+    counting = CountingAnswerer()
+    fake_assistant.answerers["counting"] = counting
+    answer = fake_assistant.ask("고래 연구소의 예산은 얼마인가?", backend="counting")
+    assert answer.found is found
+    assert counting.calls == calls
+    if not found:
+        assert "gate" in answer.flags
+        assert answer.sources, "the closest passages are still shown"
