@@ -17,7 +17,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SEED_QA = Path(os.environ.get("JARYO_SEED_QA", ROOT / "tests" / "data" / "seed_qa.jsonl"))
+SEED_QA = Path(
+    os.environ.get("JARYO_SEED_QA", ROOT.parent / "shared" / "evaldata" / "seed_qa.jsonl")
+)
 
 
 class FakeEmbedder:

@@ -18,7 +18,7 @@ from assistant.evaluation import (
 SEED_QA = Path(
     os.environ.get(
         "JARYO_SEED_QA",
-        Path(__file__).resolve().parents[1] / "data" / "seed_qa.jsonl",
+        Path(__file__).resolve().parents[2].parent / "shared" / "evaldata" / "seed_qa.jsonl",
     )
 )
 
@@ -32,7 +32,7 @@ UNANSWERABLE = [it for it in ITEMS if not it.answerable]
 OFF_TOPIC = ["손흥민의 소속팀은?", "비트코인 가격은 얼마인가?", "김치찌개 끓이는 법을 알려줘"]
 
 
-@pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
+@pytest.mark.skipif(not ITEMS, reason="../shared/evaldata/seed_qa.jsonl is missing")
 @pytest.mark.parametrize("item", ANSWERABLE, ids=lambda it: it.question)
 def test_answer_cites_the_right_article_and_contains_the_answer(seed_assistant, item) -> None:
     answer = seed_assistant.ask(item.question)
@@ -42,7 +42,7 @@ def test_answer_cites_the_right_article_and_contains_the_answer(seed_assistant, 
     assert answer.cited_numbers(), "every answer carries [n] markers"
 
 
-@pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
+@pytest.mark.skipif(not ITEMS, reason="../shared/evaldata/seed_qa.jsonl is missing")
 @pytest.mark.parametrize("item", UNANSWERABLE, ids=lambda it: it.question)
 def test_unanswerable_questions_get_not_found(seed_assistant, item) -> None:
     answer = seed_assistant.ask(item.question)
@@ -50,14 +50,14 @@ def test_unanswerable_questions_get_not_found(seed_assistant, item) -> None:
     assert answer.sources, "the nearest passages are still listed"
 
 
-@pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
+@pytest.mark.skipif(not ITEMS, reason="../shared/evaldata/seed_qa.jsonl is missing")
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_off_topic_questions_get_not_found(seed_assistant, question: str) -> None:
     answer = seed_assistant.ask(question)
     assert not answer.found, answer.text
 
 
-@pytest.mark.skipif(not ITEMS, reason="tests/data/seed_qa.jsonl is missing")
+@pytest.mark.skipif(not ITEMS, reason="../shared/evaldata/seed_qa.jsonl is missing")
 def test_hybrid_ranks_a_relevant_chunk_near_the_top_for_every_seed_question(seed_assistant) -> None:
     metrics = evaluate_retrieval(seed_assistant, ITEMS, "hybrid").summary()
     # measured 22/23 at rank 1 (the target is 23/23; see the README's quality section)
