@@ -16,6 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from assistant.answers import Answer, Source, not_found
 from index.embedder import Embedder
 from index.morph import MorphTokenizer
+from ingest.layout import is_header_row, is_rule_row, is_table_row, labelled_row
 from ingest.records import Hit
 
 logger = logging.getLogger(__name__)
@@ -115,16 +116,31 @@ class ExtractiveAnswerer:
         self.max_passages = max_passages
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
-        """Every sentence (of two characters or more) of the top passages, in passage order."""
+        """Every sentence (of two characters or more) of the top passages, in passage order.
+
+        A table row is one candidate, read with its header (``이름: 개똥이 · 영어: 65``), so
+        that a cell's value answers a question naming its row and column."""
         return [
             Candidate(h, start, end, text)
             for h, hit in enumerate(hits[: self.max_passages])
-            for start, end, text in self._sentences(hit.chunk.text)
+            for start, end, text in self._sentences(hit.chunk.text, hit.chunk.context)
         ]
 
-    def _split(self, text: str) -> tuple[tuple[int, int, str], ...]:
+    def _split(self, text: str, context: str = "") -> tuple[tuple[int, int, str], ...]:
         out = []
+        above = [r for r in context.split("\n") if is_header_row(r)]
+        header = above[-1] if above else ""
         for line_start, line in _lines(text):
+            if is_table_row(line.strip()):
+                row = line.strip()
+                if is_rule_row(row):
+                    continue
+                off = line_start + line.index(row)
+                out.append((off, off + len(row), labelled_row(row, header)))
+                if not header and is_header_row(row):
+                    header = row
+                continue
+            header = ""
             for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]:
                 sent = line[s:e].strip()
                 if len(sent) >= 2:

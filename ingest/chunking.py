@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.layout import is_table_row
+from ingest.layout import is_header_row, is_table_row
 from ingest.records import Span
 
 SentenceSplitter = Callable[[str], list[tuple[int, int]]]
@@ -24,7 +24,7 @@ class _Sentence:
     start: int
     end: int
     para: int  # paragraph number: a chunk boundary between paragraphs is preferred
-    header: str = ""  # the header row of the table this row belongs to (not for the header)
+    header: str = ""  # the title and header rows of the table this row belongs to (if above it)
 
 
 def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
@@ -64,11 +64,12 @@ def split_sentences(
     """Sentences of every line-delimited paragraph, with offsets into ``text``.
 
     A table row (``| a | b |``) is one sentence, never split by the sentence splitter, and
-    knows the header row of its table. The splitter sees at most ``max_line`` characters at a
+    knows the rows above it that head its table: the header row (the first of two or more filled
+    cells) and a title row above that. The splitter sees at most ``max_line`` characters at a
     time (see MAX_SPLIT_LINE).
     """
     out: list[_Sentence] = []
-    header = ""
+    title = header = ""  # of the current table: a title row above its header row
     in_table = False
     for para, match in enumerate(_PARAGRAPH.finditer(text)):
         line = match.group()
@@ -76,9 +77,13 @@ def split_sentences(
             continue
         base = match.start()
         if is_table_row(line):
-            row_header = header if in_table else ""
             if not in_table:
-                header, in_table = line, True
+                title, header, in_table = "", "", True
+            row_header = "\n".join(p for p in (title, header) if p)
+            if not header and is_header_row(line):
+                header = line
+            elif not header and not title:
+                title = line
             out.extend(
                 _Sentence(a, b, para, row_header)
                 for a, b in _hard_split(text, base, base + len(line), max_len)

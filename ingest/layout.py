@@ -8,6 +8,7 @@ import re
 from ingest.clean import PAGE_BREAK
 
 _TABLE_ROW = re.compile(r"^\|.*\|$")
+_RULE_CELL = re.compile(r"^:?-+:?$")  # a Markdown table's header rule: | --- | :-: |
 
 
 def table_row(cells: list[str]) -> str:
@@ -19,6 +20,37 @@ def table_row(cells: list[str]) -> str:
 def is_table_row(line: str) -> bool:
     """Whether a text line is a table row written by :func:`table_row`."""
     return len(line) >= 3 and _TABLE_ROW.match(line) is not None
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a table row written by :func:`table_row` (or a Markdown table)."""
+    return [cell.strip() for cell in line.strip()[1:-1].split("|")]
+
+
+def is_rule_row(line: str) -> bool:
+    """Whether a table row is a Markdown header rule (``| --- | :-: |``), which holds no data."""
+    cells = [c for c in table_cells(line) if c]
+    return bool(cells) and all(_RULE_CELL.match(c) for c in cells)
+
+
+def is_header_row(line: str) -> bool:
+    """Whether a table row can be its table's header: two or more filled cells and not a rule.
+    A table's header is its first such row; a title row above it (one merged cell) is not."""
+    return sum(1 for c in table_cells(line) if c) >= 2 and not is_rule_row(line)
+
+
+def labelled_row(row: str, header: str) -> str:
+    """A data row read with its header: ``| 개똥이 | 65 |`` under ``| 이름 | 영어 |`` becomes
+    ``이름: 개똥이 · 영어: 65``. Empty cells are left out; a cell without a header (or equal
+    to it) stands alone."""
+    names = table_cells(header) if header else []
+    parts = []
+    for i, value in enumerate(table_cells(row)):
+        if not value:
+            continue
+        name = names[i] if i < len(names) else ""
+        parts.append(f"{name}: {value}" if name and name != value else value)
+    return " · ".join(parts)
 
 
 def split_pages(text: str) -> tuple[str, list[int]]:

@@ -152,3 +152,29 @@ def test_features_are_one_row_per_candidate(answerer) -> None:
 )
 def test_answer_type(question: str, kind: str | None) -> None:
     assert answer_type(question) == kind
+
+
+def test_a_table_cell_is_answered_by_its_row_read_with_the_header(answerer) -> None:
+    header = "| 이름 | 국어 | 영어 | 수학 |"
+    rows = ["| 개똥이 | 89 | 65 | 78 |", "| 칠득이 | 77 | 70 | 71 |", "| --- | --- | --- | --- |"]
+    text = "C반 기말고사 성적\n" + "\n".join([header, rows[2], *rows[:2]])
+    answer = answerer.answer("C반 기말고사에서 개똥이의 영어 점수는?", [_hit(1, text)])
+    assert answer.found
+    assert answer.text.startswith("이름: 개똥이 · 국어: 89 · 영어: 65 · 수학: 78 [1]")
+    (start, end) = answer.sources[0].highlights[0]
+    assert text[start:end] == rows[0]  # the card highlights the row itself
+    assert "---" not in answer.text
+
+
+def test_a_chunk_starting_inside_a_table_reads_rows_with_the_header_of_its_context(
+    answerer,
+) -> None:
+    text = "| 칠득이 | 77 | 70 | 71 |\n| 팔푼이 | 88 | 66 | 60 |"
+    chunk = Chunk(
+        1, "doc1", 0, text, 0, len(text), "성적", "doc1.txt", "| 이름 | 국어 | 영어 | 수학 |"
+    )
+    sentences = [c.text for c in answerer.candidates([Hit(chunk, 1.0)])]
+    assert sentences == [
+        "이름: 칠득이 · 국어: 77 · 영어: 70 · 수학: 71",
+        "이름: 팔푼이 · 국어: 88 · 영어: 66 · 수학: 60",
+    ]

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from ingest.chunking import chunk_text
-from ingest.layout import is_table_row, page_at, split_pages, table_row
+from ingest.layout import (
+    is_header_row,
+    is_table_row,
+    labelled_row,
+    page_at,
+    split_pages,
+    table_row,
+)
 from ingest.reader import document_from_bytes, passage_text
 from ingest.titles import choose_title, meaningful
 
@@ -69,6 +76,28 @@ def test_a_chunk_cut_inside_a_table_carries_its_header() -> None:
             assert span.context == ""
     later = next(s for s in spans if "학생20" in s.text)
     assert header in passage_text("성적", later.text, later.context)
+
+
+def test_a_title_row_above_the_header_is_kept_and_the_header_is_the_first_row_of_cells() -> None:
+    title = table_row(["주요 과제별 추진일정", "", ""])
+    header = table_row(["과제", "2021", "2022"])
+    rows = [table_row([f"과제{n:02d}", f"{n}개", f"{n + 1}개"]) for n in range(30)]
+    text = "\n".join([title, header, *rows])
+    spans = chunk_text(text, size=120, overlap=0, splitter=_lines)
+    later = next(s for s in spans if "과제20" in s.text)
+    assert later.context == f"{title}\n{header}"
+    assert is_header_row(header)
+    assert not is_header_row(title)
+    assert not is_header_row("| --- | :-: | -- |")
+
+
+def test_a_row_reads_with_its_header() -> None:
+    header = table_row(["이름", "국어", "영어"])
+    assert labelled_row(table_row(["개똥이", "89", ""]), header) == "이름: 개똥이 · 국어: 89"
+    assert (
+        labelled_row(table_row(["a", "b", "c", "d"]), header) == "이름: a · 국어: b · 영어: c · d"
+    )
+    assert labelled_row(header, "") == "이름 · 국어 · 영어"
 
 
 @pytest.mark.parametrize(
