@@ -35,7 +35,11 @@ Pending = list[tuple[Document, list[NewChunk]]]
 
 def embed_chunks(embedder: Embedder, pending: Pending) -> Pending:
     """The same documents and chunks with their vectors filled in (one embedding call)."""
-    texts = [passage_text(d.title, c.text, c.context) for d, chunks in pending for c in chunks]
+    texts = [
+        passage_text(d.title, c.text, c.context, source=d.source, scanned=c.ocr)
+        for d, chunks in pending
+        for c in chunks
+    ]
     vectors = embedder.embed(texts, kind="passage")
     put, row = [], 0
     for doc, chunks in pending:
@@ -86,7 +90,9 @@ class Ingestor:
             if starts:
                 page, page_end = page_at(starts, s.start), page_at(starts, max(s.start, s.end - 1))
                 scanned = any(p in ocr_pages for p in range(page, page_end + 1))
-            tokens = tok(passage_text(doc.title, s.text, s.context))
+            tokens = tok(
+                passage_text(doc.title, s.text, s.context, source=doc.source, scanned=scanned)
+            )
             out.append(
                 NewChunk(
                     n, s.start, s.end, s.text, tokens, None, s.context, page, page_end, scanned

@@ -58,10 +58,19 @@ class Source:
     document: Document | None = None
 
 
-def passage_text(title: str, text: str, context: str = "") -> str:
-    """The text embedded and keyword-indexed for a chunk: the document title and the chunk's
-    context (a table header it starts under) give the passage its meaning."""
-    return "\n".join(part for part in (title, context, text) if part)
+SCANNED_MARK = "〔스캔한 쪽: OCR〕"
+
+
+def passage_text(
+    title: str, text: str, context: str = "", *, source: str = "", scanned: bool = False
+) -> str:
+    """The text embedded and keyword-indexed for a chunk: the document's title and file name
+    (readers name a document by either: "sample-5017의 첫 번째 표", "국어 시험지 서식(.hwp)"),
+    a mark on text read by OCR ("스캔된 법률안"), and the chunk's context (a table's title
+    and header rows it starts under) give the passage its meaning."""
+    head = " ".join(p for p in (title, f"({source})" if source else "") if p)
+    mark = SCANNED_MARK if scanned else ""
+    return "\n".join(part for part in (head, mark, context, text) if part)
 
 
 def collect_sources(paths: Iterable[Path], *, allow_outside: bool = False) -> list[Source]:

@@ -142,3 +142,10 @@ def test_pages_reach_search_hits_and_citations(fake_assistant, tmp_path: Path) -
     assert top.page == 1
     assert top.page_end == 3
     assert top.pages == "pp. 1–3"
+
+
+def test_the_passage_text_names_the_file_and_marks_ocr() -> None:
+    text = passage_text("법률안", "의안번호 25318", source="scan_bill.pdf", scanned=True)
+    assert text.startswith("법률안 (scan_bill.pdf)\n〔스캔한 쪽: OCR〕\n")
+    assert text.endswith("의안번호 25318")
+    assert "OCR" not in passage_text("법률안", "의안번호 25318", source="bill.pdf")
