@@ -235,7 +235,9 @@ def load_fetched(fetched: Fetched, options: LoadOptions | None = None) -> Loaded
     kind = KINDS[fetched.content_type]
     if kind == "html":
         text, encoding = decode_html(fetched.data, name, fetched.charset)
-        loaded = parse_html(name, text, encoding)
+        loaded = parse_html(
+            name, text, encoding, max_depth=(options or LoadOptions()).max_html_depth
+        )
     elif kind == "pdf":
         loaded = LOADERS[".pdf"](name, fetched.data, options or LoadOptions())
     else:
