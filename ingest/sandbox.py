@@ -52,7 +52,12 @@ class Refused(Exception):
 
 
 class BudgetExceeded(Exception):
-    """The document took the worker over its time or memory budget, or crashed it."""
+    """The document took the worker over its time or memory budget, or crashed it:
+    ``budget`` is "time", "memory" or "crash"."""
+
+    def __init__(self, message: str, budget: str = "crash") -> None:
+        super().__init__(message)
+        self.budget = budget
 
 
 def _write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes | None = None) -> None:
@@ -106,7 +111,7 @@ class Worker:
                 raise BudgetExceeded(_death_reason(code, self.memory_mb)) from exc
             except TimeoutError as exc:
                 self._stop(kill=True)  # it is busy parsing: closing its input would not stop it
-                raise BudgetExceeded(f"parsing took longer than {timeout:g} s") from exc
+                raise BudgetExceeded(f"parsing took longer than {timeout:g} s", "time") from exc
             if reply.get("retire"):
                 self._stop()
         if reply.get("ok"):
@@ -114,7 +119,9 @@ class Worker:
             return result
         kind = str(reply.get("kind", "corrupt"))
         if kind == "memory":
-            raise BudgetExceeded(f"parsing needed more than {self.memory_mb} MB of memory")
+            raise BudgetExceeded(
+                f"parsing needed more than {self.memory_mb} MB of memory", "memory"
+            )
         raise Refused(kind, str(reply.get("detail", "")))
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from ingest.bounded import load_bounded
 from ingest.errors import IngestError
 from ingest.htmltext import parse_html
 from ingest.records import Loaded, LoadOptions
@@ -118,9 +119,22 @@ def load_text(name: str, data: bytes, options: LoadOptions) -> Loaded:
     return Loaded(text, fmt, title=title, meta={"encoding": encoding})
 
 
-def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
-    text, encoding = decode_html(data, name)
+def load_html(
+    name: str, data: bytes, options: LoadOptions, *, charset: str | None = None
+) -> Loaded:
+    """An HTML page: the text of its main content, title from og:title, <h1> or <title>
+    (parsed in the bounded worker: a page's tree can take many times its size in memory)."""
+    args = {"charset": charset} if charset else {}
+    return load_bounded(
+        name, data, options, parser="ingest.textfile:parse_html_file", label="HTML", **args
+    )
+
+
+def parse_html_file(
+    name: str, data: bytes, options: LoadOptions, charset: str | None = None
+) -> Loaded:
+    """Inside the worker: decode and flatten an HTML page (``charset``: the HTTP header's)."""
+    text, encoding = decode_html(data, name, charset)
     return parse_html(name, text, encoding, max_depth=options.max_html_depth)
 
 
