@@ -36,8 +36,9 @@ if str(ROOT) not in sys.path:
 
 from bench.common import machine_line  # noqa: E402
 from ingest.clean import clean_document  # noqa: E402
+from ingest.htmltext import _unescape_json_string  # noqa: E402
 from ingest.records import LoadOptions  # noqa: E402
-from ingest.textfile import _unescape_json_string, decode_text, load_html  # noqa: E402
+from ingest.textfile import decode_text, load_html  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 if not SHARED.exists():

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ingest.budgets import check_text
 from ingest.errors import IngestError
 from ingest.hwpload import OLE_MAGIC, parse_in_worker
 from ingest.hwpx import load_hwpx
@@ -41,7 +42,7 @@ def load_hwp(name: str, data: bytes, options: LoadOptions) -> Loaded:
         raise IngestError(f"{name}: {hwp3_reason(data)}")
     if not data.startswith(OLE_MAGIC):
         raise IngestError(f"{name}: not an HWP document (no HWP 5.0 or HWPX file signature)")
-    return parse_in_worker(name, TASK, data, "hwp")
+    return parse_in_worker(name, TASK, data, "hwp", options)
 
 
 def hwp3_reason(data: bytes) -> str:
@@ -54,8 +55,9 @@ def hwp3_reason(data: bytes) -> str:
 # -- inside the worker -------------------------------------------------------------------------
 
 
-def extract_hwp5(data: bytes) -> dict[str, Any]:
-    """Worker task: text, title, counts and meta of an HWP 5.0 document."""
+def extract_hwp5(data: bytes, *, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Worker task: text, title, counts and meta of an HWP 5.0 document, within the text
+    budget of ``options``."""
     from hwp2md.errors import (
         DrmProtectedError,
         EncryptedDocumentError,
@@ -100,8 +102,13 @@ def extract_hwp5(data: bytes) -> dict[str, Any]:
     meta: dict[str, Any] = {"hwp_version": ".".join(map(str, pkg.header.version))}
     if pkg.header.distribution:
         meta["distribution"] = True
+    text = out.text()
+    try:
+        check_text(name, text, LoadOptions(**options))
+    except IngestError as exc:
+        raise Refused("ingest", str(exc)) from exc
     return {
-        "text": out.text(),
+        "text": text,
         "title": summary_title(data),
         "stats": vars(out.stats),
         "meta": meta,

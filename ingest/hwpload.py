@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.bounded import budget_message, options_args
 from ingest.errors import IngestError
-from ingest.records import Loaded
+from ingest.records import Loaded, LoadOptions
 from ingest.sandbox import BudgetExceeded, Refused, run_bounded
 
 PAGE_BREAK = "\f"  # the loader contract's page separator
@@ -14,14 +15,22 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _LABELS = {"hwp": "HWP", "hwpx": "HWPX"}
 
 
-def parse_in_worker(name: str, task: str, data: bytes, fmt: str) -> Loaded:
+def parse_in_worker(name: str, task: str, data: bytes, fmt: str, options: LoadOptions) -> Loaded:
     """Run an extraction task in the bounded worker; every failure is an IngestError."""
     label = _LABELS[fmt]
     try:
-        result = run_bounded(task, data)
+        result = run_bounded(
+            task,
+            data,
+            options.parser_timeout,
+            memory_mb=options.parser_memory_mb,
+            args={"name": name, "options": options_args(options)},
+        )
     except BudgetExceeded as exc:
-        raise IngestError(f"{name}: {label} parsing stopped: {exc} — is the file damaged?") from exc
+        raise IngestError(f"{name}: {label} parsing stopped: {budget_message(exc)}") from exc
     except Refused as exc:
+        if exc.kind == "ingest":  # a budget's message, already naming the file
+            raise IngestError(exc.detail) from exc
         raise IngestError(f"{name}: {refusal_message(exc, label)}") from exc
     text: str = result["text"]
     stats: dict[str, int] = result["stats"]

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from ingest.budgets import check_archive, check_text
 from ingest.errors import IngestError
 from ingest.hwpload import OLE_MAGIC, parse_in_worker
 from ingest.records import Loaded, LoadOptions
@@ -22,7 +23,6 @@ from ingest.sandbox import Refused
 
 logger = logging.getLogger(__name__)
 
-MAX_UNZIPPED = 500_000_000  # refuse zip bombs: total uncompressed size of an HWPX package
 TASK = "ingest.hwpx:extract_hwpx"  # worker tasks are named, so neither loader imports the other
 HWP5_TASK = "ingest.hwp:extract_hwp5"
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
@@ -31,17 +31,18 @@ _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
 def load_hwpx(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """An HWPX document's text; a binary HWP 5.0 file with the .hwpx extension is read too."""
     if data.startswith(OLE_MAGIC):
-        return parse_in_worker(name, HWP5_TASK, data, "hwp")
+        return parse_in_worker(name, HWP5_TASK, data, "hwp", options)
     if not data.startswith(b"PK"):
         raise IngestError(f"{name}: corrupt HWPX document (not a zip archive)")
-    return parse_in_worker(name, TASK, data, "hwpx")
+    return parse_in_worker(name, TASK, data, "hwpx", options)
 
 
 # -- inside the worker -------------------------------------------------------------------------
 
 
-def extract_hwpx(data: bytes) -> dict[str, Any]:
-    """Worker task: text, title, counts and meta of an HWPX document."""
+def extract_hwpx(data: bytes, *, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Worker task: text, title, counts and meta of an HWPX document, within the archive
+    and text budgets of ``options``."""
     from hwp2md.errors import DrmProtectedError, EncryptedDocumentError, NotHwpFileError
     from hwp2md.hwpx.bindata import BinItemStore, parse_manifest
     from hwp2md.hwpx.body import DocContext, parse_paragraph
@@ -50,13 +51,16 @@ def extract_hwpx(data: bytes) -> dict[str, Any]:
 
     from ingest.hwptext import PageTracker, TextBuilder
 
+    opts = LoadOptions(**options)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
+        with zipfile.ZipFile(io.BytesIO(data)):
+            pass
     except zipfile.BadZipFile as exc:
         raise Refused("corrupt", f"not a valid zip archive: {exc}") from exc
-    if sum(i.file_size for i in infos) > MAX_UNZIPPED:
-        raise Refused("corrupt", f"it unpacks to more than {MAX_UNZIPPED // 10**6} MB")
+    try:
+        check_archive(name, data, opts, "HWPX")
+    except IngestError as exc:
+        raise Refused("ingest", str(exc)) from exc
     try:
         pkg = read_hwpx_package(data)
     except EncryptedDocumentError as exc:
@@ -93,7 +97,12 @@ def extract_hwpx(data: bytes) -> dict[str, Any]:
                 out.page_break()
     out.add_blocks(ctx.note_blocks())
     title, meta = _package_meta(pkg.manifest)
-    return {"text": out.text(), "title": title, "stats": vars(out.stats), "meta": meta}
+    text = out.text()
+    try:
+        check_text(name, text, opts)
+    except IngestError as exc:
+        raise Refused("ingest", str(exc)) from exc
+    return {"text": text, "title": title, "stats": vars(out.stats), "meta": meta}
 
 
 def _running_paragraphs(p: Any) -> Iterator[list[Any]]:

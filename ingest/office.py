@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from ingest.bounded import load_bounded
+from ingest.budgets import check_archive
 from ingest.errors import IngestError
 from ingest.records import Loaded, LoadOptions
 
@@ -46,14 +48,21 @@ def _clean_prop(value: Any) -> str | None:
 
 
 def load_docx(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """A Word document's paragraphs and tables in order; title from its core properties."""
+    """A Word document's paragraphs and tables in order; title from its core properties
+    (parsed in the bounded worker, within the archive and text budgets)."""
     if not data.startswith(b"PK"):
         raise IngestError(f"{name}: corrupt DOCX (not a zip archive; an old .doc file?)")
+    return load_bounded(name, data, options, parser="ingest.office:parse_docx", label="DOCX")
+
+
+def parse_docx(name: str, data: bytes, options: LoadOptions) -> Loaded:
+    """Inside the worker: the DOCX's text, once its members are known to fit the budgets."""
     import docx
     from docx.table import Table
 
     lines: list[str] = []
     with _parsing(name, "DOCX"):
+        check_archive(name, data, options, "DOCX")
         document = docx.Document(io.BytesIO(data))
         for block in document.iter_inner_content():
             if isinstance(block, Table):

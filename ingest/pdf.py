@@ -13,6 +13,8 @@ import threading
 import unicodedata
 from typing import Any
 
+from ingest.bounded import load_bounded
+from ingest.budgets import check_text
 from ingest.errors import IngestError
 from ingest.records import Loaded, LoadOptions
 
@@ -21,7 +23,8 @@ logger = logging.getLogger(__name__)
 OCR_HINT = "no text layer (scanned?) — run OCR first, or save it as a PDF with text"
 PROGRESS_EVERY = 25  # pages between progress lines
 
-# PDFium is not thread-safe: one document at a time in this process (UI uploads run in threads)
+# PDFium is not thread-safe: one page rendered for OCR at a time in this process (UI uploads
+# run in threads); the text layer is read in the worker, which takes one document at a time
 _PDFIUM = threading.Lock()
 
 # titles that PDF producers fill in by themselves: not the document's title
@@ -34,48 +37,21 @@ _FILE_NAME = re.compile(r"\.(hwpx?|docx?|pptx?|xlsx?|pdf|txt|rtf|odt|jpe?g|png|t
 
 
 def load_pdf(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """A PDF's text layer: pages separated by form feeds, tables as ``| a | b |`` rows."""
+    """A PDF's text layer: pages separated by form feeds, tables as ``| a | b |`` rows.
+
+    The text layer is read in the bounded worker (ingest.bounded); pages without one are
+    then read by OCR here, one page at a time."""
     if b"%PDF" not in data[:1024]:
         raise IngestError(f"{name}: not a PDF file (no %PDF header)")
     if b"%%EOF" not in data[-4096:]:
         raise IngestError(f"{name}: truncated PDF (no end-of-file marker) — copy the file again")
+    layer = load_bounded(name, data, options, parser="ingest.pdf:read_text_layer", label="PDF")
+    meta = dict(layer.meta)
+    textless: list[int] = meta.pop("textless", [])
+    count: int = meta["pages"]
+    pages = layer.text.split("\f")
     with _PDFIUM:
-        return _load(name, data, options)
-
-
-def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    import pypdfium2 as pdfium
-
-    from ingest.pdf_text import render
-
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise _open_error(name, data, exc) from exc
-    try:
-        count = len(document)
-        if count > options.max_pages:
-            raise IngestError(
-                f"{name}: PDF has {count} pages, more than the limit of {options.max_pages} "
-                "(raise JARYO_MAX_PAGES to read it)"
-            )
-        layouts = []
-        for index in range(count):
-            layouts.append(_read(name, document, index))
-            if (index + 1) % PROGRESS_EVERY == 0 or index + 1 == count:
-                options.report(f"{name}: page {index + 1}/{count}")
-        try:
-            meta = _metadata(document)
-        except Exception:  # metadata is optional: a broken Info dictionary costs nothing
-            logger.debug("%s: unreadable metadata", name, exc_info=True)
-            meta = {}
-    finally:
-        document.close()
-    # Pages without a text layer (scans, image-only pages) are read by OCR
-    textless = [i for i, layout in enumerate(layouts) if layout.textless]
-    rendered = render(layouts)
-    pages = rendered.pages
-    ocr_pages, unread = _ocr(name, data, pages, textless, count, options)
+        ocr_pages, unread = _ocr(name, data, pages, textless, count, options)
     if not ocr_pages and (len(textless) == count or not any(p.strip() for p in pages)):
         if not options.ocr:
             raise IngestError(f"{name}: PDF has no text layer (scanned?) and OCR is switched "
@@ -91,15 +67,53 @@ def _load(name: str, data: bytes, options: LoadOptions) -> Loaded:
             f"{name}: PDF text layer cannot be decoded (its fonts have no Unicode map) — "
             "run OCR first"
         )
-    title = _title(meta.pop("title", None))
-    meta["pages"] = count
     if ocr_pages:
         meta["ocr_pages"] = ocr_pages
     if unread:
         meta["textless_pages"] = unread  # image pages left unread (OCR off or failed)
+    text = "\f".join(pages)
+    check_text(name, text, options)
+    return Loaded(text, "pdf", title=_title(layer.title), meta=meta)
+
+
+def read_text_layer(name: str, data: bytes, options: LoadOptions) -> Loaded:
+    """Inside the worker: every page's text layer (form-feed separated), ``meta`` with the
+    page count and the 0-based ``textless`` pages that need OCR; the raw metadata title."""
+    import pypdfium2 as pdfium
+
+    from ingest.pdf_text import render
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise _open_error(name, data, exc) from exc
+    try:
+        count = len(document)
+        if count > options.max_pages:
+            raise IngestError(
+                f"{name}: 쪽수가 한도보다 많습니다 — PDF has {count} pages, more than the limit "
+                f"of {options.max_pages} (JARYO_MAX_PAGES)"
+            )
+        layouts = []
+        for index in range(count):
+            layouts.append(_read(name, document, index))
+            if (index + 1) % PROGRESS_EVERY == 0 or index + 1 == count:
+                options.report(f"{name}: page {index + 1}/{count}")
+        try:
+            meta = _metadata(document)
+        except Exception:  # metadata is optional: a broken Info dictionary costs nothing
+            logger.debug("%s: unreadable metadata", name, exc_info=True)
+            meta = {}
+    finally:
+        document.close()
+    rendered = render(layouts)
+    title = meta.pop("title", None)
+    meta["pages"] = count
+    meta["textless"] = [i for i, layout in enumerate(layouts) if layout.textless]
     if rendered.running:  # kept once in the text; not a title, not a heading
         meta["running_headers"] = rendered.running[:20]
     logger.debug("%s: %d pages, %d running lines dropped", name, count, rendered.dropped_lines)
+    pages = [page.replace("\f", "\n") for page in rendered.pages]  # \f separates pages
     return Loaded("\f".join(pages), "pdf", title=title, meta=meta)
 
 

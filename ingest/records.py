@@ -15,6 +15,12 @@ class LoadOptions:
     ocr_languages: str = "kor+eng"
     ocr_page_timeout: float = 60.0
     max_pages: int = 5000
+    max_text_chars: int = 20_000_000  # extracted characters of one document
+    max_member_mb: float = 100.0  # unpacked size of one archive member (DOCX, HWPX)
+    max_unzipped_mb: float = 300.0  # unpacked size of all members of one archive
+    max_html_depth: int = 1000  # element nesting of an HTML page
+    parser_memory_mb: int = 1024  # address space of the parser worker process
+    parser_timeout: float = 120.0  # seconds the parser worker may spend on one document
     progress: Callable[[str], None] | None = None  # short lines: "bill.pdf: page 3/12 (OCR)"
 
     def report(self, line: str) -> None:

@@ -6,12 +6,14 @@ replaced when a document takes it over budget: a parse that runs past the time l
 killed, one that needs more memory than RLIMIT_AS allows fails inside the worker, and a
 worker whose address space came near the cap retires after answering.
 
-Tasks are functions ``f(data: bytes) -> dict`` (JSON-serialisable) named "module:function"
-inside this package; a task signals an expected refusal by raising :class:`Refused`.
-The worker answers in JSON, so a hostile document can never make the parent unpickle data.
+Tasks are functions ``f(data: bytes, **args) -> dict`` (JSON-serialisable) named
+"module:function" inside this package; a task signals an expected refusal by raising
+:class:`Refused`, and may send progress lines with :func:`report`. The worker answers in
+JSON, so a hostile document can never make the parent unpickle data.
 
 Protocol (both directions over pipes): a 4-byte big-endian length, then a JSON header; a
-request header is followed by an 8-byte length and the document bytes.
+request header is followed by an 8-byte length and the document bytes. Before its reply the
+worker may send any number of ``{"progress": line}`` frames.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,7 +52,12 @@ class Refused(Exception):
 
 
 class BudgetExceeded(Exception):
-    """The document took the worker over its time or memory budget, or crashed it."""
+    """The document took the worker over its time or memory budget, or crashed it:
+    ``budget`` is "time", "memory" or "crash"."""
+
+    def __init__(self, message: str, budget: str = "crash") -> None:
+        super().__init__(message)
+        self.budget = budget
 
 
 def _write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes | None = None) -> None:
@@ -80,21 +88,30 @@ class Worker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
-    def run(self, task: str, data: bytes, timeout: float = TIME_LIMIT_S) -> dict[str, Any]:
+    def run(
+        self,
+        task: str,
+        data: bytes,
+        timeout: float = TIME_LIMIT_S,
+        *,
+        args: dict[str, Any] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         """The task's result; raises Refused (the task's refusal, or a parser error as kind
-        "corrupt") or BudgetExceeded."""
+        "corrupt") or BudgetExceeded. ``args`` (JSON) are passed to the task as keywords;
+        ``progress`` hears the task's progress lines."""
         with self._lock:
             proc = self._ensure_started()
             assert proc.stdin is not None
             try:
-                _write_frame(proc.stdin, {"task": task}, data)
-                reply = self._read_reply(proc, timeout)
+                _write_frame(proc.stdin, {"task": task, "args": args or {}}, data)
+                reply = self._read_reply(proc, timeout, progress)
             except (BrokenPipeError, EOFError) as exc:
                 code = self._stop()
                 raise BudgetExceeded(_death_reason(code, self.memory_mb)) from exc
             except TimeoutError as exc:
                 self._stop(kill=True)  # it is busy parsing: closing its input would not stop it
-                raise BudgetExceeded(f"parsing took longer than {timeout:g} s") from exc
+                raise BudgetExceeded(f"parsing took longer than {timeout:g} s", "time") from exc
             if reply.get("retire"):
                 self._stop()
         if reply.get("ok"):
@@ -102,7 +119,9 @@ class Worker:
             return result
         kind = str(reply.get("kind", "corrupt"))
         if kind == "memory":
-            raise BudgetExceeded(f"parsing needed more than {self.memory_mb} MB of memory")
+            raise BudgetExceeded(
+                f"parsing needed more than {self.memory_mb} MB of memory", "memory"
+            )
         raise Refused(kind, str(reply.get("detail", "")))
 
     @property
@@ -132,26 +151,35 @@ class Worker:
         logger.debug("started parser worker pid %d", self._proc.pid)
         return self._proc
 
-    def _read_reply(self, proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    def _read_reply(
+        self,
+        proc: subprocess.Popen[bytes],
+        timeout: float,
+        progress: Callable[[str], None] | None,
+    ) -> dict[str, Any]:
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         buf = bytearray()
-        need = 4
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while len(buf) < need:
+            while True:
+                need = 4 + struct.unpack(">I", bytes(buf[:4]))[0] if len(buf) >= 4 else 4
+                if len(buf) >= need > 4:
+                    frame: dict[str, Any] = json.loads(bytes(buf[4:need]))
+                    del buf[:need]
+                    if "progress" not in frame:
+                        return frame
+                    if progress is not None:
+                        progress(str(frame["progress"]))
+                    continue
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(left):
                     raise TimeoutError
-                chunk = os.read(fd, max(need - len(buf), 65536))
+                chunk = os.read(fd, 65536)
                 if not chunk:
                     raise EOFError
                 buf += chunk
-                if need == 4 and len(buf) >= 4:
-                    need = 4 + struct.unpack(">I", bytes(buf[:4]))[0]
-        reply: dict[str, Any] = json.loads(bytes(buf[4:need]))
-        return reply
 
     def _stop(self, *, kill: bool = False) -> int | None:
         proc, self._proc = self._proc, None
@@ -182,16 +210,36 @@ _worker: Worker | None = None
 _worker_lock = threading.Lock()
 
 
-def run_bounded(task: str, data: bytes, timeout: float | None = None) -> dict[str, Any]:
+def run_bounded(
+    task: str,
+    data: bytes,
+    timeout: float | None = None,
+    *,
+    memory_mb: int | None = None,
+    args: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run ``task`` on ``data`` in the shared worker process (started on first use), within
-    ``timeout`` seconds (default TIME_LIMIT_S) and MEMORY_LIMIT_MB."""
+    ``timeout`` seconds (default TIME_LIMIT_S) and ``memory_mb`` (default MEMORY_LIMIT_MB)."""
     global _worker
     with _worker_lock:
-        if _worker is None:
-            _worker = Worker()
+        if _worker is None or (memory_mb is not None and _worker.memory_mb != memory_mb):
+            if _worker is not None:
+                _worker.close()
+            _worker = Worker(MEMORY_LIMIT_MB if memory_mb is None else memory_mb)
             atexit.register(_worker.close)
         worker = _worker
-    return worker.run(task, data, TIME_LIMIT_S if timeout is None else timeout)
+    limit = TIME_LIMIT_S if timeout is None else timeout
+    return worker.run(task, data, limit, args=args, progress=progress)
+
+
+_progress_out: IO[bytes] | None = None  # inside the worker: where progress frames go
+
+
+def report(line: str) -> None:
+    """Inside a task: send one progress line to the parent (nothing outside the worker)."""
+    if _progress_out is not None:
+        _write_frame(_progress_out, {"progress": line})
 
 
 # -- inside the worker process -----------------------------------------------------------------
@@ -204,7 +252,8 @@ def serve(memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # the protocol owns the real stdout; anything a library prints goes to stderr
-    out = os.fdopen(os.dup(1), "wb")
+    global _progress_out
+    out = _progress_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     while True:
@@ -215,7 +264,7 @@ def serve(memory_mb: int) -> None:
             data = _read_exact(inp, length)
         except EOFError:
             return  # the parent closed the pipe: done
-        reply = _handle(str(header.get("task", "")), data)
+        reply = _handle(str(header.get("task", "")), data, header.get("args") or {})
         del data
         peak = _peak_bytes()
         if not reply["ok"] and peak >= 0.9 * limit:
@@ -241,13 +290,13 @@ def _peak_bytes() -> int:
     return 0
 
 
-def _handle(task: str, data: bytes) -> dict[str, Any]:
+def _handle(task: str, data: bytes, args: dict[str, Any]) -> dict[str, Any]:
     module_name, _, func_name = task.partition(":")
     if not module_name.startswith("ingest.") or not func_name:
         return {"ok": False, "kind": "corrupt", "detail": f"unknown task {task!r}"}
     try:
         func = getattr(importlib.import_module(module_name), func_name)
-        return {"ok": True, "result": func(data)}
+        return {"ok": True, "result": func(data, **args)}
     except Refused as exc:
         return {"ok": False, "kind": exc.kind, "detail": exc.detail}
     except MemoryError:

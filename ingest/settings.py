@@ -88,6 +88,33 @@ class Settings(BaseSettings):
         description="Follow symbolic links in an ingested folder to files outside that folder.",
     )
     max_pages: int = Field(5000, ge=1, description="Most pages ingestion reads from one document.")
+    max_text_chars: int = Field(
+        20_000_000,
+        ge=1,
+        description="Most characters of text one document may yield (a 50 MB Korean text "
+        "file is ~17 M); a 109 KB HWPX once unpacked to 73 M.",
+    )
+    max_member_mb: float = Field(
+        100.0,
+        gt=0,
+        description="Largest unpacked member of a DOCX or HWPX package, in MB (counted as "
+        "it unpacks, whatever the zip directory says).",
+    )
+    max_unzipped_mb: float = Field(
+        300.0, gt=0, description="Largest unpacked size of all members of one package, in MB."
+    )
+    max_html_depth: int = Field(
+        1000, ge=1, description="Deepest element nesting an HTML page may have."
+    )
+    parser_memory_mb: int = Field(
+        1024,
+        ge=200,
+        description="Address space of the worker process that parses PDF, DOCX, HWP, HWPX "
+        "and HTML files, in MB; a file that needs more fails alone.",
+    )
+    parser_timeout: float = Field(
+        120.0, gt=0, description="Seconds the parser worker may spend on one file."
+    )
     ocr: bool = Field(
         True, description="Read pages without a text layer (scans, images) with Tesseract."
     )
@@ -138,6 +165,12 @@ class Settings(BaseSettings):
             ocr_languages=self.ocr_languages,
             ocr_page_timeout=self.ocr_page_timeout,
             max_pages=self.max_pages,
+            max_text_chars=self.max_text_chars,
+            max_member_mb=self.max_member_mb,
+            max_unzipped_mb=self.max_unzipped_mb,
+            max_html_depth=self.max_html_depth,
+            parser_memory_mb=self.parser_memory_mb,
+            parser_timeout=self.parser_timeout,
             progress=progress,
         )
 

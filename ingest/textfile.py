@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
-from typing import Any
 
+from ingest.bounded import load_bounded
 from ingest.errors import IngestError
+from ingest.htmltext import parse_html
 from ingest.records import Loaded, LoadOptions
 
 logger = logging.getLogger(__name__)
@@ -119,58 +119,23 @@ def load_text(name: str, data: bytes, options: LoadOptions) -> Loaded:
     return Loaded(text, fmt, title=title, meta={"encoding": encoding})
 
 
-# Elements that hold page chrome, never article text.
-_DROP_TAGS = [
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "footer",
-    "aside",
-    "iframe",
-    "svg",
-    "button",
-    "head",
-]
-# Elements that start a new line of text.
-_BLOCK_TAGS = [
-    "address",
-    "article",
-    "blockquote",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-]
-_WS = re.compile(r"\s+")
+def load_html(
+    name: str, data: bytes, options: LoadOptions, *, charset: str | None = None
+) -> Loaded:
+    """An HTML page: the text of its main content, title from og:title, <h1> or <title>
+    (parsed in the bounded worker: a page's tree can take many times its size in memory)."""
+    args = {"charset": charset} if charset else {}
+    return load_bounded(
+        name, data, options, parser="ingest.textfile:parse_html_file", label="HTML", **args
+    )
 
 
-def load_html(name: str, data: bytes, options: LoadOptions) -> Loaded:
-    """An HTML page: the text of its main content, title from og:title, <h1> or <title>."""
-    text, encoding = decode_html(data, name)
-    return parse_html(name, text, encoding)
+def parse_html_file(
+    name: str, data: bytes, options: LoadOptions, charset: str | None = None
+) -> Loaded:
+    """Inside the worker: decode and flatten an HTML page (``charset``: the HTTP header's)."""
+    text, encoding = decode_html(data, name, charset)
+    return parse_html(name, text, encoding, max_depth=options.max_html_depth)
 
 
 def decode_html(data: bytes, name: str, charset: str | None = None) -> tuple[str, str]:
@@ -179,111 +144,6 @@ def decode_html(data: bytes, name: str, charset: str | None = None) -> tuple[str
     if _decode_as(data, charset) is None:
         charset = _meta_charset(data)
     return decode_text(data, name, charset=charset)
-
-
-def parse_html(name: str, text: str, encoding: str) -> Loaded:
-    """The main content of decoded HTML as lines: blocks are lines, a table row is one line
-    ``| a | b |``, and runs of lines that are wholly link text (menus, lists of other
-    articles, advertisements) are dropped when the page has other text."""
-    from bs4 import BeautifulSoup
-
-    text = _unescape_json_string(text.replace(_LINK_START, "").replace(_LINK_END, ""))
-    try:
-        soup = BeautifulSoup(text, "lxml")
-    except Exception as exc:  # parser failures on hostile input become one readable error
-        raise IngestError(f"{name}: cannot parse HTML ({exc})") from exc
-    meta: dict[str, Any] = {"encoding": encoding}
-    title = _html_title(soup)
-    for prop, key in (
-        ("og:site_name", "publisher"),
-        ("article:published_time", "date"),
-        ("author", "author"),
-    ):
-        tag = soup.find("meta", attrs={"property": prop}) or soup.find("meta", attrs={"name": prop})
-        content = tag.get("content") if tag else None
-        if isinstance(content, str) and content.strip():
-            meta[key] = content.strip()[:10] if key == "date" else content.strip()
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    root = soup.find("main") or _single(soup.find_all("article")) or soup.body or soup
-    for string in root.find_all(string=True):
-        if string.find_parent("pre") is None:
-            string.replace_with(_WS.sub(" ", str(string)))
-    for link in root.find_all("a", href=True):
-        link.insert(0, _LINK_START)
-        link.append(_LINK_END)
-    for table in root.find_all("table"):
-        if table.find("table") is None:  # tables holding tables are page layout
-            _table_rows(table)
-    for br in root.find_all("br"):
-        br.replace_with("\n")
-    for tag in root.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines, links = _drop_link_runs(root.get_text().split("\n"))
-    if links:
-        meta["link_lines_dropped"] = links
-    return Loaded("\n".join(lines), "html", title=title, meta=meta)
-
-
-# Link text is marked while the page is flattened, to find the lines that are only links.
-_LINK_START, _LINK_END = "\ue000", "\ue001"
-_LINK_TEXT = re.compile(f"{_LINK_START}[^{_LINK_END}]*{_LINK_END}?")
-_SHORTEST_LINK_RUN = 3  # two link lines ("구독", "제보") can end an article; menus are longer
-
-
-def _drop_link_runs(lines: list[str]) -> tuple[list[str], int]:
-    """Drop runs of at least three non-blank lines made only of link text (blank lines
-    inside a run do not end it), unless nothing else would be left."""
-    only_link = [
-        bool(line.strip()) and not re.search(r"\w", _LINK_TEXT.sub("", line)) for line in lines
-    ]
-    drop: set[int] = set()
-    run: list[int] = []
-    for n, line in enumerate([*lines, "end"]):
-        if n < len(lines) and only_link[n]:
-            run.append(n)
-        elif n == len(lines) or line.strip():
-            if len(run) >= _SHORTEST_LINK_RUN:
-                drop.update(run)
-            run = []
-    kept = [_strip_marks(line) for n, line in enumerate(lines) if n not in drop]
-    if drop and not any(line.strip() for line in kept):
-        return [_strip_marks(line) for line in lines], 0
-    return kept, len(drop)
-
-
-def _strip_marks(line: str) -> str:
-    return line.replace(_LINK_START, "").replace(_LINK_END, "")
-
-
-def _table_rows(table: Any) -> None:
-    """Replace a data table by its rows, one line each: ``| cell | cell |``. A table whose
-    rows have at most one non-empty cell is a layout box: its cells stay plain lines."""
-    rows = []
-    for tr in table.find_all("tr"):
-        cells = [
-            _WS.sub(" ", cell.get_text(" ")).strip().replace("|", "/")
-            for cell in tr.find_all(["td", "th"], recursive=False)
-        ]
-        rows.append(cells)
-    if max((sum(1 for c in r if _strip_marks(c).strip()) for r in rows), default=0) < 2:
-        return
-    lines = [f"| {' | '.join(r)} |" for r in rows if any(_strip_marks(c).strip() for c in r)]
-    table.replace_with("\n" + "\n".join(lines) + "\n")
-
-
-# A page saved as a JSON string: its attributes read class=\"x\" and its text has \n escapes.
-_ESCAPED_ATTRIBUTE = re.compile(r'<[a-zA-Z][^<>]*?=\\"')
-_PLAIN_ATTRIBUTE = re.compile(r'<[a-zA-Z][^<>]*?=["\']')
-_JSON_ESCAPE = re.compile(r'\\([nrt"/\\])')
-
-
-def _unescape_json_string(text: str) -> str:
-    if not _ESCAPED_ATTRIBUTE.search(text) or _PLAIN_ATTRIBUTE.search(text):
-        return text
-    escapes = {"n": "\n", "r": "\n", "t": "\t", '"': '"', "/": "/", "\\": "\\"}
-    return _JSON_ESCAPE.sub(lambda m: escapes[m[1]], text)
 
 
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -308,21 +168,3 @@ def _decode_as(data: bytes, label: str | None) -> tuple[str, str] | None:
         return data.decode(codec), codec
     except (LookupError, UnicodeDecodeError):
         return None
-
-
-def _single(items: list[Any]) -> Any:
-    return items[0] if len(items) == 1 else None
-
-
-def _html_title(soup: Any) -> str | None:
-    og = soup.find("meta", attrs={"property": "og:title"})
-    candidates = [og.get("content") if og else None]
-    h1 = soup.find("h1")
-    candidates.append(h1.get_text(" ") if h1 else None)
-    candidates.append(soup.title.get_text(" ") if soup.title else None)
-    for raw in candidates:
-        if isinstance(raw, str):
-            title = unicodedata.normalize("NFC", _WS.sub(" ", raw)).strip()
-            if title:
-                return title[:200]
-    return None

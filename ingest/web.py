@@ -23,7 +23,7 @@ import httpx
 from ingest.errors import IngestError
 from ingest.loaders import LOADERS
 from ingest.records import Loaded, LoadOptions
-from ingest.textfile import decode_html, decode_text, parse_html
+from ingest.textfile import decode_text, load_html
 
 __all__ = ["Fetched", "fetch", "is_url", "load_fetched", "normalize_url", "snapshot_suffix"]
 
@@ -234,8 +234,7 @@ def load_fetched(fetched: Fetched, options: LoadOptions | None = None) -> Loaded
         raise IngestError(f"{name}: the page is empty")
     kind = KINDS[fetched.content_type]
     if kind == "html":
-        text, encoding = decode_html(fetched.data, name, fetched.charset)
-        loaded = parse_html(name, text, encoding)
+        loaded = load_html(name, fetched.data, options or LoadOptions(), charset=fetched.charset)
     elif kind == "pdf":
         loaded = LOADERS[".pdf"](name, fetched.data, options or LoadOptions())
     else:

@@ -192,7 +192,9 @@ def test_producer_default_titles_are_not_titles(build):
 @needs_realdocs
 def test_page_limit_and_progress():
     data = (REALDOCS / "assembly_minutes_env_labor.pdf").read_bytes()
-    with pytest.raises(IngestError, match=r"^m\.pdf: PDF has 20 pages, more than the limit of 5"):
+    with pytest.raises(
+        IngestError, match=r"^m\.pdf: 쪽수가 .* PDF has 20 pages, more than the limit of 5 \(JARYO_"
+    ):
         load_pdf("m.pdf", data, LoadOptions(max_pages=5))
     lines: list[str] = []
     load_pdf("m.pdf", data, LoadOptions(progress=lines.append))
