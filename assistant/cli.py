@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,19 @@ def docs(ctx: click.Context, collection: str | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for d in found:
-        groups = ", ".join(d.collections)
-        click.echo(f"{d.doc_id}\t{d.format}\t{d.chunks} chunks\t{groups}\t{d.title}")
+        groups = printable(", ".join(d.collections))
+        click.echo(
+            f"{printable(d.doc_id)}\t{d.format}\t{d.chunks} chunks\t{groups}\t{printable(d.title)}"
+        )
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped (``\\x1b``, ``\\u202e``), so a file
+    name cannot move the terminal's cursor, recolour it or reverse the line it is printed on."""
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) in ("Cc", "Cf") else c
+        for c in text
+    )
 
 
 @main.group()
