@@ -66,7 +66,7 @@ def search(
     *,
     k: int,
     mode: RetrievalMode,
-    dense_weight: float,
+    dense_weight: float | None,
     scope: Scope | None = None,
 ) -> list[Hit]:
     """Embed the query (unless keyword-only) and search the index (within ``scope``)."""
@@ -90,7 +90,7 @@ class HybridRetriever(BaseRetriever):
     embedder: Any
     k: int = 5
     mode: RetrievalMode = "hybrid"
-    dense_weight: float = 0.4
+    dense_weight: float | None = None
     scope: Scope | None = None
 
     def _get_relevant_documents(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index.atomic import fsync_dir, is_stale_temp, temp_path
-from index.fusion import fuse
+from index.fusion import adaptive_weight, coverage, fuse, idf
 from index.keyword import KeywordIndex
 from index.membership import CollectionInfo
 from index.morph import MorphTokenizer
@@ -385,7 +384,7 @@ class Index:
         *,
         k: int,
         mode: RetrievalMode = "hybrid",
-        dense_weight: float = 0.4,
+        dense_weight: float | None = None,
         pool: int = 50,
         scope: Scope | None = None,
     ) -> list[Hit]:
@@ -393,6 +392,8 @@ class Index:
 
         With a ``scope``, both retrievers search only its chunks (FAISS through an id
         selector, BM25 with every other chunk's score zeroed), so the top k is the scope's.
+        Hybrid fusion weighs the dense score by ``dense_weight``, or, when None, by a weight
+        chosen for the query (:func:`index.fusion.adaptive_weight`).
         """
         self.refresh()
         with self._lock:
@@ -410,6 +411,7 @@ class Index:
             k_ids = np.zeros(0, dtype=np.int64)
             k_scores = np.zeros(0, dtype=np.float32)
             all_kw = None
+            tokens: list[str] = []
             if mode != "dense":
                 tokens = self.tokenizer.tokenize(query)
                 all_kw = keywords.scores(tokens)
@@ -433,6 +435,12 @@ class Index:
                     (int(i), float(s), None, float(s)) for i, s in zip(k_ids, k_scores, strict=True)
                 ]
             else:
+                weight = dense_weight
+                if weight is None:
+                    dfs = keywords.document_frequencies(tokens)
+                    idf_sum = sum(idf(len(keywords), dfs[t]) for t in tokens)
+                    best = float(k_scores[0]) if len(k_scores) else 0.0
+                    weight = adaptive_weight(coverage(best, idf_sum), len(tokens))
                 ranked = fuse(
                     query_vector,
                     d_ids,
@@ -442,7 +450,7 @@ class Index:
                     all_kw,
                     keywords,
                     vectors,
-                    dense_weight,
+                    weight,
                 )
             ranked = ranked[:k]
             chunks = self.store.chunks(i for i, *_ in ranked)
@@ -459,7 +467,7 @@ class Index:
         out: dict[str, float] = {}
         for term in dict.fromkeys(terms):
             df = int(np.count_nonzero(keywords.scores([term.lower()]) > 0)) if n else 0
-            out[term] = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+            out[term] = idf(n, df)
         return out
 
     # -- maintenance -----------------------------------------------------------------------

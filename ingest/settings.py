@@ -41,7 +41,13 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(100, description="Characters of context repeated between chunks.")
     top_k: int = Field(5, description="Passages retrieved per question.")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, dense or bm25.")
-    dense_weight: float = Field(0.4, description="Weight of the dense score in hybrid fusion.")
+    dense_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the dense score in hybrid fusion; empty = chosen per query "
+        "from how well BM25's best passage covers it (bench/fusion.py).",
+    )
     approximate_threshold: int = Field(
         1_000_000,
         description="Switch FAISS to HNSW past this many chunks (0 = always exact); exact search "
