@@ -47,9 +47,9 @@ def _assert_sound(index: Index) -> None:
     report = index.check()
     assert report.problems == [], report
     rows = index.store.chunk_ids()
-    held = sorted(int(i) for i in index._vectors.ids())
+    held = sorted(int(i) for i in index.backend.held_ids()[0])
     assert held == rows
-    assert sorted(int(i) for i in index._keywords.ids) == rows
+    assert sorted(int(i) for i in index.backend.held_ids()[1]) == rows
     docs = index.documents()
     with_chunks = {c.doc_id for c in index.store.chunks(rows).values()}
     assert len(docs) == len(with_chunks) == report.documents
