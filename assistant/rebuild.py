@@ -10,6 +10,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from assistant.build import open_index
 from assistant.pipeline import Ingestor, embed_chunks
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
@@ -26,16 +27,7 @@ logger = logging.getLogger(__name__)
 def _open(
     folder: Path, settings: Settings, embedder: Embedder, tokenizer: MorphTokenizer | None
 ) -> Index:
-    return Index(
-        folder,
-        model=embedder.name,
-        dim=embedder.dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        approximate_threshold=settings.approximate_threshold,
-        ef_search=settings.hnsw_ef_search,
-        tokenizer=tokenizer,
-    )
+    return open_index(settings, embedder, tokenizer, folder=folder)
 
 
 def rebuild_index(

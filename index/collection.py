@@ -153,9 +153,11 @@ class Index:
             )
             self.manifest.save(manifest_path)
         self.store = Store(folder / "store.sqlite3")
-        self.backend: SearchBackend = backend or EmbeddedBackend(
-            folder, dim, approximate_threshold=approximate_threshold, ef_search=ef_search
-        )
+        if backend is None:
+            backend = EmbeddedBackend(
+                folder, dim, approximate_threshold=approximate_threshold, ef_search=ef_search
+            )
+        self.backend: SearchBackend = backend
         self._generation = self.store.generation()  # the state the backend reflects
         self.backend.load(self.store, self._generation)
         self._scopes: dict[tuple[int, int, Scope], np.ndarray] = {}

@@ -80,6 +80,7 @@ def _current_faiss(index: Index) -> Path:
     return path
 
 
+@pytest.mark.embedded_only
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "stale", "missing", "wrong-dim"])
 def test_a_bad_faiss_file_is_rebuilt_from_sqlite(
     filled: Index, open_index, fake_embedder, make_doc, put, damage: str
@@ -155,6 +156,7 @@ def test_changed_chunk_settings_only_warn(filled: Index, open_index, caplog) -> 
     _assert_in_step(again)
 
 
+@pytest.mark.embedded_only
 def test_growing_past_the_threshold_switches_to_hnsw_and_back(
     open_index, make_doc, put, fake_embedder
 ) -> None:  # type: ignore[no-untyped-def]
@@ -200,6 +202,7 @@ def test_bad_input_is_rejected_before_anything_is_stored(filled: Index, make_doc
     _assert_in_step(filled)
 
 
+@pytest.mark.embedded_only
 def test_a_failed_faiss_save_leaves_memory_in_step(
     filled: Index, open_index, make_doc, put, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -241,6 +244,7 @@ def test_a_search_sees_what_another_process_committed(
     assert filled.refresh() is False  # nothing new since
 
 
+@pytest.mark.embedded_only
 def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
     assert filled.check().problems == []
     some = np.asarray(filled.store.chunk_ids()[:2], dtype=np.int64)
@@ -257,6 +261,7 @@ def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignor
     assert "manifest.json on disk differs from the one this index opened" in filled.check().problems
 
 
+@pytest.mark.embedded_only
 def test_check_sees_vectors_that_differ_from_sqlite(filled: Index) -> None:  # type: ignore[no-untyped-def]
     cid = filled.store.chunk_ids()[0]
     filled.backend.vectors.remove(np.array([cid]))
@@ -314,6 +319,7 @@ def test_fresh_index_folder_holds_a_manifest(open_index) -> None:  # type: ignor
     assert {"chunk_size", "chunk_overlap", "created_at"} <= set(manifest)
 
 
+@pytest.mark.embedded_only
 def test_bm25_is_saved_and_reused_on_open(
     filled: Index, open_index, fake_embedder, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -333,6 +339,7 @@ def test_bm25_is_saved_and_reused_on_open(
     _assert_in_step(again)
 
 
+@pytest.mark.embedded_only
 @pytest.mark.parametrize("damage", ["garbage", "stale-ids", "params"])
 def test_a_bad_bm25_folder_is_rebuilt(
     filled: Index, open_index, fake_embedder, damage: str

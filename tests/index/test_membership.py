@@ -143,6 +143,7 @@ def test_a_cached_scope_follows_membership_changes(open_index, add, fake_embedde
     }
 
 
+@pytest.mark.embedded_only
 def test_a_scoped_hnsw_search_filters_inside_faiss(open_index, add, fake_embedder) -> None:  # type: ignore[no-untyped-def]
     index = open_index(approximate_threshold=5)
     add(index, [_doc(f"a{i}.txt", f"서울 날씨 {i}번.") for i in range(10)], "A")
