@@ -30,6 +30,19 @@ def _open(
     return open_index(settings, embedder, tokenizer, folder=folder)
 
 
+def _milvus_collection(settings: Settings, folder: Path) -> str | None:
+    """The Milvus collections of the index a rebuild replaces (None with the embedded store)."""
+    if settings.store != "milvus":
+        return None
+    from index.milvus import collection_name
+
+    return collection_name(folder)
+
+
+def _milvus_token(settings: Settings) -> str:
+    return settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+
+
 def rebuild_index(
     settings: Settings,
     *,
@@ -103,6 +116,11 @@ def rebuild_index(
             f"the rebuilt index in {new} failed its check ({'; '.join(report.problems)}); "
             f"the old index is unchanged"
         )
+    retired = _milvus_collection(settings, folder)
     swap_in(folder)
+    if retired is not None:
+        from index.milvus import drop_collections
+
+        drop_collections(settings.milvus_target, _milvus_token(settings), retired)
     logger.info("rebuilt %s: %d documents, %d chunks", folder, report.documents, report.chunks)
     return report.documents

@@ -94,6 +94,26 @@ def _disconnect(uri: str, token: str) -> None:
             entry[0].close()
 
 
+def collection_name(folder: Path) -> str | None:
+    """The Milvus collection name an index folder's ``milvus.json`` records, if any."""
+    try:
+        name = json.loads((folder / STATE_FILE).read_text(encoding="utf-8")).get("collection")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(name) if name else None
+
+
+def drop_collections(uri: str, token: str, name: str) -> None:
+    """Delete an index's two collections (those of a folder a rebuild replaced)."""
+    client = _connect(uri, token)
+    try:
+        for suffix in ("_dense", "_bm25"):
+            if client.has_collection(name + suffix, timeout=TIMEOUT):
+                client.drop_collection(name + suffix, timeout=TIMEOUT)
+    finally:
+        _disconnect(uri, token)
+
+
 def _id_list(ids: Iterable[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
