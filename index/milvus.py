@@ -70,6 +70,9 @@ def _connect(uri: str, token: str) -> Any:
         if entry is None:
             from pymilvus import MilvusClient
 
+            if _is_local(uri):
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
+
             quiet = logging.getLogger("pymilvus.orm.iterator")
             if not any(isinstance(f, _QuietIterator) for f in quiet.filters):
                 quiet.addFilter(_QuietIterator())
@@ -92,6 +95,15 @@ def _disconnect(uri: str, token: str) -> None:
         if entry[1] <= 0:
             del _clients[(uri, token)]
             entry[0].close()
+            if _is_local(uri):  # pymilvus leaves milvus-lite running (and its file locked)
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(uri)
+
+
+def _is_local(uri: str) -> bool:
+    """A milvus-lite file rather than a server address."""
+    return "://" not in uri and not uri.startswith("unix:")
 
 
 def collection_name(folder: Path) -> str | None:
