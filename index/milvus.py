@@ -19,6 +19,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ def _connect(uri: str, token: str) -> Any:
                 quiet.addFilter(_QuietIterator())
 
             try:
-                client = MilvusClient(uri=uri, token=token, timeout=TIMEOUT)
+                with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources
+                    warnings.filterwarnings("ignore", "pkg_resources is deprecated")
+                    client = MilvusClient(uri=uri, token=token, timeout=TIMEOUT)
             except Exception as exc:
                 raise IndexError_(f"Milvus at {uri} is unreachable: {exc}") from exc
             entry = _clients[(uri, token)] = [client, 0]

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     )
     milvus_uri: str = Field(
         "",
-        description="Milvus to use with store=milvus: a local file path (milvus-lite, one "
+        description="Milvus to use with store=milvus: a local file ending in .db (milvus-lite, one "
         "process at a time) or http://host:19530 (a Milvus 2.5+ server or cluster); empty = "
         "<data_dir>/milvus.db.",
     )
