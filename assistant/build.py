@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from assistant.answers import Answerer
 from assistant.extractive import ExtractiveAnswerer
 from assistant.gate import AnswerabilityGate
 from assistant.service import Assistant
+from index.backend import SearchBackend
 from index.collection import Index
 from index.embedder import Embedder, default_model_path, embedder_name, load_embedder
 from index.lazy import LazyEmbedder, folder_dimension
@@ -17,12 +19,33 @@ from ingest.settings import DEFAULT_MODEL, Settings
 logger = logging.getLogger(__name__)
 
 
+def make_backend(settings: Settings, folder: Path, dim: int) -> SearchBackend | None:
+    """The search backend the settings name (None: the embedded FAISS + BM25)."""
+    if settings.store == "embedded":
+        return None
+    from index.milvus import MilvusBackend
+
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    return MilvusBackend(
+        folder,
+        dim,
+        uri=settings.milvus_target,
+        token=token,
+        index_type=settings.milvus_index_type,
+    )
+
+
 def open_index(
-    settings: Settings, embedder: Embedder, tokenizer: MorphTokenizer | None = None
+    settings: Settings,
+    embedder: Embedder,
+    tokenizer: MorphTokenizer | None = None,
+    *,
+    folder: Path | None = None,
 ) -> Index:
-    """Open (or create) the index in the data folder for this embedder."""
+    """Open (or create) the index in the data folder (or ``folder``) for this embedder."""
+    folder = folder or settings.index_dir
     return Index(
-        settings.index_dir,
+        folder,
         model=embedder.name,
         dim=embedder.dim,
         chunk_size=settings.chunk_size,
@@ -30,6 +53,7 @@ def open_index(
         approximate_threshold=settings.approximate_threshold,
         ef_search=settings.hnsw_ef_search,
         tokenizer=tokenizer,
+        backend=make_backend(settings, folder, embedder.dim),
     )
 
 

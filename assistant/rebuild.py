@@ -10,6 +10,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from assistant.build import open_index
 from assistant.pipeline import Ingestor, embed_chunks
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
@@ -26,16 +27,20 @@ logger = logging.getLogger(__name__)
 def _open(
     folder: Path, settings: Settings, embedder: Embedder, tokenizer: MorphTokenizer | None
 ) -> Index:
-    return Index(
-        folder,
-        model=embedder.name,
-        dim=embedder.dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        approximate_threshold=settings.approximate_threshold,
-        ef_search=settings.hnsw_ef_search,
-        tokenizer=tokenizer,
-    )
+    return open_index(settings, embedder, tokenizer, folder=folder)
+
+
+def _milvus_collection(settings: Settings, folder: Path) -> str | None:
+    """The Milvus collections of the index a rebuild replaces (None with the embedded store)."""
+    if settings.store != "milvus":
+        return None
+    from index.milvus import collection_name
+
+    return collection_name(folder)
+
+
+def _milvus_token(settings: Settings) -> str:
+    return settings.milvus_token.get_secret_value() if settings.milvus_token else ""
 
 
 def rebuild_index(
@@ -111,6 +116,11 @@ def rebuild_index(
             f"the rebuilt index in {new} failed its check ({'; '.join(report.problems)}); "
             f"the old index is unchanged"
         )
+    retired = _milvus_collection(settings, folder)
     swap_in(folder)
+    if retired is not None:
+        from index.milvus import drop_collections
+
+        drop_collections(settings.milvus_target, _milvus_token(settings), retired)
     logger.info("rebuilt %s: %d documents, %d chunks", folder, report.documents, report.chunks)
     return report.documents

@@ -16,6 +16,12 @@ level (each copy drops ~10% of tokens and adds two tokens drawn from the vocabul
 embedding and tokenisation. exact+BM25 and HNSW+BM25 are per-query sums (a hybrid query runs
 both searches; fusing the two top-50 lists adds about 1 ms, bench/retrieval.py). Each size runs
 in its own child process.
+
+``--store milvus`` adds the same vectors and morphemes in Milvus (``index.milvus``, milvus-lite
+in a file of the work folder, FLAT index, upserted as the app writes them): insert rows/s,
+dense p50/p95 and recall@10 against exact FAISS, BM25-as-sparse-vector p50/p95 and its
+recall@10 against bm25s (a hit counts when its bm25s score reaches bm25s's 10th best: the
+synthetic copies tie often), and the ratio of each latency to FAISS / bm25s in the same run.
 """
 
 from __future__ import annotations
@@ -119,6 +125,90 @@ def _latencies(fn: Any, queries: Any) -> tuple[float, float, list[Any], np.ndarr
     return common.percentile(times, 50), common.percentile(times, 95), results, np.array(times)
 
 
+def _disk_mb(folder: Path, pattern: str) -> float:
+    """Bytes of the files (and folders' files) matching ``pattern`` in ``folder``."""
+    hits = list(folder.glob(pattern))
+    paths = [p for hit in hits for p in ([hit] if hit.is_file() else hit.rglob("*"))]
+    return sum(p.stat().st_size for p in paths if p.is_file()) / 2**20
+
+
+def _milvus_backend(work: Path, n: int, dim: int) -> Any:
+    """An empty MilvusBackend of its own (milvus-lite file per size)."""
+    from index import milvus
+
+    backend = milvus.MilvusBackend(work / f"milvus-{n}", dim, uri=str(work / f"milvus-{n}.db"))
+    backend.folder.mkdir(exist_ok=True)
+    backend._client = milvus._connect(backend.uri, "")
+    backend._name = f"bench_{n}"
+    for name in (backend.dense_collection, backend.keyword_collection):
+        if backend._client.has_collection(name):
+            backend._client.drop_collection(name)
+    backend._ensure_collections()
+    return backend
+
+
+def _milvus_dense(backend: Any, ids: np.ndarray, vectors: np.ndarray, queries: Any, exact: Any):  # type: ignore[no-untyped-def]
+    """Insert rate, latency and recall@10 of dense search in Milvus; per-query ms."""
+    t0 = time.perf_counter()
+    for start in range(0, len(ids), 20_000):
+        backend._upsert_dense(ids[start : start + 20_000], vectors[start : start + 20_000])
+    backend._client.flush(backend.dense_collection)
+    seconds = time.perf_counter() - t0
+    name = backend.dense_collection
+    p50, p95, found, ms = _latencies(
+        lambda q: backend._search(name, "vector", q.tolist(), 10, None)[0], queries
+    )
+    recall = float(
+        np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(found, exact, strict=True)])
+    )
+    return {
+        "milvus_insert_rows_s": len(ids) / seconds,
+        "milvus_p50": p50,
+        "milvus_p95": p95,
+        "milvus_recall": recall,
+    }, ms
+
+
+def _milvus_keywords(backend: Any, docs: list[list[str]], keywords: Any, queries: list[list[str]]):  # type: ignore[no-untyped-def]
+    """Insert rate, latency and recall@10 against bm25s of BM25 sparse vectors in Milvus."""
+    from index.sparse import CorpusStats
+    from index.sparse import query_vector as sparse_query
+
+    stats = CorpusStats.of(docs)
+    backend._stats, backend._avg_len = stats, stats.avg_len
+    rows = list(enumerate(docs))
+    t0 = time.perf_counter()
+    for start in range(0, len(rows), 20_000):
+        backend._upsert_keywords(rows[start : start + 20_000])
+    backend._client.flush(backend.keyword_collection)
+    seconds = time.perf_counter() - t0
+    name = backend.keyword_collection
+
+    def search(q: list[str]) -> np.ndarray:
+        vec = sparse_query(q, stats)
+        return backend._search(name, "sparse", vec, 50, None)[0] if vec else np.zeros(0)
+
+    p50, p95, found, ms = _latencies(search, queries)
+    # ties are common among the synthetic copies, so a Milvus hit counts when its bm25s score
+    # reaches bm25s's own 10th best (ids aligned: chunk i is row i); plain id overlap beside it
+    agree, overlap = [], []
+    for got, q in zip(found, queries, strict=True):
+        want = keywords.search(q, 10)[0]
+        if len(want):
+            scores = keywords.scores(q)
+            tenth = float(scores[want].min())
+            top = got[:10].astype(np.int64)
+            agree.append(float(np.mean(scores[top] >= tenth - 1e-4)) if len(top) else 0.0)
+            overlap.append(len(set(top.tolist()) & set(want.tolist())) / len(want))
+    return {
+        "milvus_bm25_insert_rows_s": len(rows) / seconds,
+        "milvus_bm25_p50": p50,
+        "milvus_bm25_p95": p95,
+        "milvus_bm25_agreement": float(np.mean(agree)),
+        "milvus_bm25_id_overlap": float(np.mean(overlap)),
+    }, ms
+
+
 def child(args: argparse.Namespace) -> None:
     """Build and query the indexes at one size; write the figures as JSON."""
     import json
@@ -144,6 +234,11 @@ def child(args: argparse.Namespace) -> None:
     p50, p95, exact, flat_ms = _latencies(lambda q, index=flat: index.search(q, 10)[0], queries)
     out.update(flat_p50=p50, flat_p95=p95)
     del flat
+    milvus = milvus_ms = None
+    if args.store == "milvus":
+        milvus = _milvus_backend(work, n, base.shape[1])
+        figures, milvus_ms = _milvus_dense(milvus, ids, vectors, queries, exact)
+        out.update(figures)
     gc.collect()
 
     rss0 = _rss_mb()
@@ -184,13 +279,28 @@ def child(args: argparse.Namespace) -> None:
     # a hybrid query runs both searches one after the other (the same 200 questions)
     out["exact_bm25_p95"] = common.percentile(list(flat_ms + bm25_ms), 95)
     out["hnsw_bm25_p95"] = common.percentile(list(hnsw_ms + bm25_ms), 95)
+    if milvus is not None and milvus_ms is not None:
+        figures, milvus_bm25_ms = _milvus_keywords(milvus, docs, keywords, tokens["queries"])
+        out.update(figures)
+        out["milvus_both_p95"] = common.percentile(list(milvus_ms + milvus_bm25_ms), 95)
+        out["milvus_disk_mb"] = _disk_mb(work, f"milvus-{n}.db*")
+        milvus.close()
     common.write_result(args.result, out)
+
+
+def _milvus_lite_version() -> str:
+    from importlib.metadata import version
+
+    return version("milvus-lite")
 
 
 def main() -> None:
     parser = common.base_parser(__doc__)
     parser.add_argument("--max", type=int, default=100_000, help="largest size (1000000 for 1M)")
     parser.add_argument("--sizes", help="exact sizes instead, comma-separated (e.g. 1000000)")
+    parser.add_argument(
+        "--store", choices=["embedded", "milvus"], default="embedded", help="also measure Milvus"
+    )
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -198,10 +308,12 @@ def main() -> None:
 
     work, models = common.start(args, "bench-scale-")
     prepare(work, models)
-    rows, memory = [], []
+    rows, memory, milvus_rows = [], [], []
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else SIZES
     for n in [s for s in sizes if args.sizes or s <= args.max]:
-        r = common.run_child(Path(__file__), ["--child", str(n), "--workdir", str(work)])
+        r = common.run_child(
+            Path(__file__), ["--child", str(n), "--workdir", str(work), "--store", args.store]
+        )
         print(f"  done {n:,}", flush=True)
         rows.append(
             [
@@ -220,6 +332,26 @@ def main() -> None:
                 r["hnsw_bm25_p95"],
             ]
         )
+        if "milvus_p50" in r:
+            milvus_rows.append(
+                [
+                    f"{n:,}",
+                    r["milvus_insert_rows_s"],
+                    r["milvus_p50"],
+                    r["milvus_p95"],
+                    r["milvus_recall"],
+                    r["milvus_p50"] / r["flat_p50"],
+                    r["milvus_bm25_insert_rows_s"],
+                    r["milvus_bm25_p50"],
+                    r["milvus_bm25_p95"],
+                    r["milvus_bm25_agreement"],
+                    r["milvus_bm25_id_overlap"],
+                    r["milvus_bm25_p50"] / r["bm25_p50"],
+                    r["milvus_both_p95"],
+                    r["milvus_both_p95"] / r["exact_bm25_p95"],
+                    r["milvus_disk_mb"],
+                ]
+            )
         memory.append(
             [
                 f"{n:,}",
@@ -255,6 +387,31 @@ def main() -> None:
             rows,
         )
     )
+    if milvus_rows:
+        print()
+        print(f"Milvus (milvus-lite {_milvus_lite_version()}, FLAT + sparse inverted index, IP)")
+        print(
+            common.table(
+                [
+                    "chunks",
+                    "insert rows/s",
+                    "dense p50",
+                    "dense p95",
+                    "recall@10",
+                    "p50 / FAISS",
+                    "BM25 insert rows/s",
+                    "BM25 p50",
+                    "BM25 p95",
+                    "BM25 recall@10 (ties)",
+                    "same ids",
+                    "p50 / bm25s",
+                    "dense+BM25 p95",
+                    "/ exact+BM25",
+                    "disk MiB",
+                ],
+                milvus_rows,
+            )
+        )
     print()
     print("memory: index sizes as held (FAISS serialised; bm25s score arrays + ids)")
     print(

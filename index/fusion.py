@@ -16,8 +16,7 @@ import math
 
 import numpy as np
 
-from index.keyword import KeywordIndex
-from index.vectors import VectorIndex
+from index.backend import Retrieved
 
 # (a, b, c) of the adaptive dense weight, fitted by bench/fusion.py
 ADAPTIVE = (4.047, -4.152, -1.130)
@@ -51,29 +50,25 @@ def adaptive_weight(
 
 
 def fuse(
-    query_vector: np.ndarray | None,
-    d_ids: np.ndarray,
-    d_scores: np.ndarray,
-    k_ids: np.ndarray,
-    k_scores: np.ndarray,
-    all_kw: np.ndarray | None,
-    keywords: KeywordIndex,
-    vectors: VectorIndex,
-    dense_weight: float,
+    found: Retrieved, dense_weight: float
 ) -> list[tuple[int, float, float | None, float | None]]:
-    """Convex combination of z-normalised dense and BM25 scores over the candidate pool."""
-    cand = np.unique(np.concatenate([d_ids, k_ids]))
+    """Convex combination of z-normalised dense and BM25 scores over the candidate pool.
+
+    Every candidate gets both retrievers' exact scores (``found.dense_of``/``keyword_of``),
+    each z-normalised by the mean and spread of that retriever's own top candidates.
+    """
+    cand = np.unique(np.concatenate([found.dense_ids, found.keyword_ids]))
     if not len(cand):
         return []
-    if query_vector is not None and len(d_ids):
-        dense = vectors.scores_for(query_vector, cand)
-        zd = _zscore(dense, d_scores)
+    if found.dense_of is not None:
+        dense = found.dense_of(cand)
+        zd = _zscore(dense, found.dense_scores)
     else:
         dense = np.zeros(len(cand), dtype=np.float32)
         zd = dense
-    if all_kw is not None and len(all_kw):
-        rows = np.array([keywords._row[int(c)] for c in cand])
-        kw = all_kw[rows]
+    if found.keyword_of is not None:
+        kw = found.keyword_of(cand)
+        k_scores = found.keyword_scores
         zk = _zscore(kw, k_scores) if len(k_scores) else np.zeros_like(kw)
     else:
         kw = np.zeros(len(cand), dtype=np.float32)

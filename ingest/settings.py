@@ -17,6 +17,8 @@ DEFAULT_MODEL = "multilingual-e5-small"
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswererName = Literal["extractive", "openai"]
 EmbedBackend = Literal["onnx", "onnx-int8", "torch"]
+StoreName = Literal["embedded", "milvus"]
+MilvusIndexType = Literal["FLAT", "IVF_FLAT", "HNSW", "AUTOINDEX"]
 
 
 class Settings(BaseSettings):
@@ -59,6 +61,26 @@ class Settings(BaseSettings):
         description="HNSW search breadth (approximate index only): higher finds more of the "
         "true nearest chunks, slower; 2048 measured recall@10 0.968 at 1M chunks, p95 12 ms "
         "(bench/scale.py).",
+    )
+    store: StoreName = Field(
+        "embedded",
+        description="Where search happens: embedded (FAISS + BM25 files beside the SQLite "
+        "store, no server) or milvus (dense and BM25 sparse vectors in Milvus; documents, "
+        "chunks and collections stay in SQLite).",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus to use with store=milvus: a local file ending in .db (milvus-lite, one "
+        "process at a time) or http://host:19530 (a Milvus 2.5+ server or cluster); empty = "
+        "<data_dir>/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="Milvus credentials: an API key, or user:password."
+    )
+    milvus_index_type: MilvusIndexType = Field(
+        "FLAT",
+        description="Milvus index of the dense vectors: FLAT (exact, like the embedded "
+        "default), IVF_FLAT, HNSW (servers) or AUTOINDEX.",
     )
     answerer: AnswererName = Field("extractive", description="extractive or openai.")
     max_question_chars: int = Field(
@@ -200,6 +222,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Folder of the index (SQLite store, FAISS file, manifest)."""
         return self.data_dir / "index"
+
+    @property
+    def milvus_target(self) -> str:
+        """The Milvus URI in use: the setting, or a milvus-lite file in the data folder."""
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
     @property
     def models_dir(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -42,9 +42,50 @@ def tokenizer():  # type: ignore[no-untyped-def]
     return worker.WordTokenizer()
 
 
+STORES = ["embedded", "milvus"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``embedded_only`` (about FAISS and BM25 files) run with the embedded
+    backend only."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        store = callspec.params.get("store") if callspec is not None else None
+        if store == "milvus" and item.get_closest_marker("embedded_only"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def milvus_lite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One milvus-lite file for the session (each index folder names its own collections),
+    its server kept running between tests."""
+    from index import milvus
+
+    uri = str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+    milvus._connect(uri, "")
+    yield uri
+    milvus._disconnect(uri, "")
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """The search backend under test: the embedded FAISS + BM25, or Milvus (milvus-lite)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def index_settings(tmp_path: Path) -> Settings:
-    return worker.worker_settings(tmp_path / "data")
+def index_settings(tmp_path: Path, store: str, request: pytest.FixtureRequest) -> Settings:
+    settings = worker.worker_settings(tmp_path / "data")
+    if store == "milvus":
+        uri = request.getfixturevalue("milvus_lite")
+        settings = settings.model_copy(update={"store": "milvus", "milvus_uri": uri})
+    return settings
 
 
 @pytest.fixture

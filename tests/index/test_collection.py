@@ -22,8 +22,8 @@ QUERIES = ["서울 날씨", "부산 교통 발표했다", "제주 축제 열렸�
 def _ids(index: Index) -> tuple[list[int], list[int], list[int]]:
     return (
         index.store.chunk_ids(),
-        sorted(int(i) for i in index._vectors.ids()),
-        sorted(int(i) for i in index._keywords.ids),
+        sorted(int(i) for i in index.backend.held_ids()[0]),
+        sorted(int(i) for i in index.backend.held_ids()[1]),
     )
 
 
@@ -80,6 +80,7 @@ def _current_faiss(index: Index) -> Path:
     return path
 
 
+@pytest.mark.embedded_only
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "stale", "missing", "wrong-dim"])
 def test_a_bad_faiss_file_is_rebuilt_from_sqlite(
     filled: Index, open_index, fake_embedder, make_doc, put, damage: str
@@ -155,18 +156,19 @@ def test_changed_chunk_settings_only_warn(filled: Index, open_index, caplog) -> 
     _assert_in_step(again)
 
 
+@pytest.mark.embedded_only
 def test_growing_past_the_threshold_switches_to_hnsw_and_back(
     open_index, make_doc, put, fake_embedder
 ) -> None:  # type: ignore[no-untyped-def]
     index = open_index(approximate_threshold=30)
     put(index, [make_doc(f"d{i}.txt") for i in range(4)])
     assert len(index) < 30
-    assert not index._vectors.approximate
+    assert not index.backend.vectors.approximate
     n = 4
     while len(index) < 30:
         put(index, [make_doc(f"d{n}.txt"), make_doc(f"d{n + 1}.txt")])
         n += 2
-    assert index._vectors.approximate
+    assert index.backend.vectors.approximate
     _assert_in_step(index)
     probe = index.store.chunks(index.store.chunk_ids()[:1])
     cid, chunk = next(iter(probe.items()))
@@ -174,18 +176,18 @@ def test_growing_past_the_threshold_switches_to_hnsw_and_back(
     assert index.search(chunk.text, vec, k=1, mode="dense")[0].chunk.id == cid
     assert index.search(chunk.text, vec, k=3, mode="hybrid")
     expected = _results(index, fake_embedder)
-    assert index._vectors.ef_search == 2048  # the default search breadth
+    assert index.backend.vectors.ef_search == 2048  # the default search breadth
     index.close()
     again = open_index(approximate_threshold=30, hnsw_ef_search=512)
-    assert again._vectors.approximate
-    assert again._vectors.ef_search == 512  # the setting applies to a saved index too
+    assert again.backend.vectors.approximate
+    assert again.backend.vectors.ef_search == 512  # the setting applies to a saved index too
     assert _results(again, fake_embedder) == expected
     # deleting (HNSW cannot delete: rebuilt) back below the threshold returns to exact search
     docs = [d.doc_id for d in again.documents()]
     while len(again) >= 30:
         again.remove([docs.pop()])
         _assert_in_step(again)
-    assert not again._vectors.approximate
+    assert not again.backend.vectors.approximate
 
 
 def test_bad_input_is_rejected_before_anything_is_stored(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
@@ -200,6 +202,7 @@ def test_bad_input_is_rejected_before_anything_is_stored(filled: Index, make_doc
     _assert_in_step(filled)
 
 
+@pytest.mark.embedded_only
 def test_a_failed_faiss_save_leaves_memory_in_step(
     filled: Index, open_index, make_doc, put, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -241,12 +244,13 @@ def test_a_search_sees_what_another_process_committed(
     assert filled.refresh() is False  # nothing new since
 
 
+@pytest.mark.embedded_only
 def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignore[no-untyped-def]
     assert filled.check().problems == []
     some = np.asarray(filled.store.chunk_ids()[:2], dtype=np.int64)
-    filled._vectors.remove(some)
+    filled.backend.vectors.remove(some)
     assert "2 chunk rows have no vector" in filled.check().problems
-    filled._vectors.add(np.array([10_000]), np.ones((1, filled.manifest.dim), np.float32))
+    filled.backend.vectors.add(np.array([10_000]), np.ones((1, filled.manifest.dim), np.float32))
     assert "1 vectors have no chunk row" in filled.check().problems
     filled.store.apply(put=[(make_doc("empty.txt"), [])], delete=[])
     problems = filled.check().problems
@@ -257,10 +261,11 @@ def test_check_reports_problems(filled: Index, make_doc) -> None:  # type: ignor
     assert "manifest.json on disk differs from the one this index opened" in filled.check().problems
 
 
+@pytest.mark.embedded_only
 def test_check_sees_vectors_that_differ_from_sqlite(filled: Index) -> None:  # type: ignore[no-untyped-def]
     cid = filled.store.chunk_ids()[0]
-    filled._vectors.remove(np.array([cid]))
-    filled._vectors.add(np.array([cid]), -np.ones((1, filled.manifest.dim), np.float32))
+    filled.backend.vectors.remove(np.array([cid]))
+    filled.backend.vectors.add(np.array([cid]), -np.ones((1, filled.manifest.dim), np.float32))
     assert any("differ from SQLite" in p for p in filled.check().problems)
 
 
@@ -314,6 +319,7 @@ def test_fresh_index_folder_holds_a_manifest(open_index) -> None:  # type: ignor
     assert {"chunk_size", "chunk_overlap", "created_at"} <= set(manifest)
 
 
+@pytest.mark.embedded_only
 def test_bm25_is_saved_and_reused_on_open(
     filled: Index, open_index, fake_embedder, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -333,6 +339,7 @@ def test_bm25_is_saved_and_reused_on_open(
     _assert_in_step(again)
 
 
+@pytest.mark.embedded_only
 @pytest.mark.parametrize("damage", ["garbage", "stale-ids", "params"])
 def test_a_bad_bm25_folder_is_rebuilt(
     filled: Index, open_index, fake_embedder, damage: str

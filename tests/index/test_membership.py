@@ -70,7 +70,7 @@ def test_deleting_a_collection_deletes_only_documents_no_other_holds(open_index,
     assert [c.name for c in index.collections()] == [DEFAULT_COLLECTION, "B"]
     assert index.check().problems == []
     # the deleted document's chunks are gone from FAISS and BM25 as well
-    assert sorted(int(i) for i in index._vectors.ids()) == index.store.chunk_ids()
+    assert sorted(int(i) for i in index.backend.held_ids()[0]) == index.store.chunk_ids()
     with pytest.raises(NotFoundError):
         index.delete_collection("A")
     with pytest.raises(ConflictError):
@@ -143,11 +143,12 @@ def test_a_cached_scope_follows_membership_changes(open_index, add, fake_embedde
     }
 
 
+@pytest.mark.embedded_only
 def test_a_scoped_hnsw_search_filters_inside_faiss(open_index, add, fake_embedder) -> None:  # type: ignore[no-untyped-def]
     index = open_index(approximate_threshold=5)
     add(index, [_doc(f"a{i}.txt", f"서울 날씨 {i}번.") for i in range(10)], "A")
     add(index, [_doc("b.txt", "부산 바다.")], "B")
-    assert index._vectors.approximate
+    assert index.backend.vectors.approximate
     hits = _search(index, fake_embedder, "서울 날씨", Scope(("B",)), "dense")
     assert [h.chunk.doc_id for h in hits] == ["b.txt"]
 

@@ -175,6 +175,8 @@ def test_cli_check_and_rebuild(
     monkeypatch.setattr(assistant.rebuild, "MorphTokenizer", lambda: tokenizer)
     monkeypatch.setenv("JARYO_CHUNK_SIZE", "80")
     monkeypatch.setenv("JARYO_CHUNK_OVERLAP", "10")
+    monkeypatch.setenv("JARYO_STORE", index_settings.store)
+    monkeypatch.setenv("JARYO_MILVUS_URI", index_settings.milvus_uri)
     args = ["--data-dir", str(index_settings.data_dir), "--model", "fake-bigram"]
     runner = CliRunner()
     result = runner.invoke(main, [*args, "check"])
