@@ -25,6 +25,9 @@ EDGE_LINES = 2  # ...and always this many first and last lines of each page
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _TOKEN = re.compile(r"[\uac00-\ud7a3]+")
+_PUNCTUATION = re.compile(r"[^\w]+")
+_COUNTER_END = re.compile(r"\d[\uac00-\ud7a3]$")  # a number and its counter: "40대", "제15조"
+_NUMBER_START = re.compile(r"[\uac00-\ud7a3]\d")  # a prefix before a number: "제2항"
 # syllables and endings that never start a Korean word: after a line break they continue one
 _NEVER_INITIAL = set("는을를었았였겠됩읍했됐")
 _ENDING_START = re.compile(
@@ -78,12 +81,17 @@ def render(layouts: list[PageLayout]) -> Rendered:
                     seen[key] = text
             kept.append(line)
         kept_pages.append(kept)
-    joiner = Joiner(line.text for page in kept_pages for line in page if line.cells is None)
+    joiner = Joiner(text for page in kept_pages for line in page for text in _texts(line))
     pages = [_page_text(page, joiner) for page in kept_pages]
     return Rendered(pages, dropped, list(seen.values()))
 
 
 # -- running headers and footers -------------------------------------------------------------
+
+
+def _texts(line: Line) -> list[str]:
+    """The text lines of a line: itself, or each line of each cell of a table row."""
+    return [line.text] if line.cells is None else [text for cell in line.cells for text in cell]
 
 
 def _line_text(line: Line) -> str:
@@ -134,7 +142,7 @@ class Joiner:
         self.words: Counter[str] = Counter()  # Korean words seen whole, inside lines
         for line in lines:
             for token in line.split()[1:-1]:  # a line's first and last words may be cut
-                self.words.update(_TOKEN.findall(token))
+                self.words.update(_whole_words(token))
         starts = [line.split()[0] for line in lines if line.split()]
         endings = sum(1 for s in starts if s[0] in _NEVER_INITIAL or _ENDING_START.match(s))
         # a syllable-wrapped document starts some lines mid-word, a word-wrapped one never
@@ -167,6 +175,8 @@ class Joiner:
             return True
         if _APART.match(head_run):
             return False
+        if _COUNTER_END.search(tail_token) or _NUMBER_START.match(head):
+            return False  # "40대" / "노동자", "의사일정" / "제2항": a number ends or starts a word
         if self._starts_word(tail + head_run, len(tail) + 1):
             return True  # the joined word, or its start, is written whole elsewhere
         if len(head_run) == 1 and self.words[head_run] < 3:
@@ -184,6 +194,13 @@ class Joiner:
         if self.words[run]:
             return True
         return any(self.words[run[:n]] for n in range(len(run) - 1, max(shortest, 2) - 1, -1))
+
+
+def _whole_words(token: str) -> list[str]:
+    """The Korean words of a space-separated token, split at punctuation: "(의안번호" and
+    "대표발의)" count, but not the syllables around digits and letters ("제15조", "5월"),
+    which are no words on their own ("조" / "수진" is a name broken at a line end)."""
+    return [part for part in _PUNCTUATION.split(token) if _TOKEN.fullmatch(part)]
 
 
 def _starts_paragraph(prev: Line, line: Line, leading: float) -> bool:

@@ -77,6 +77,34 @@ def test_syllable_wrapped_documents_join_a_split_word():
     assert joiner.join("오늘 회의에서", "최저임금 문제를") == "오늘 회의에서 최저임금 문제를"
 
 
+def test_a_syllable_beside_a_number_is_no_word_of_its_own() -> None:
+    """Numbers like "제15조" do not make "조" a word: "조" / "수진" is a name broken at a
+    line end, while a number's counter or prefix still ends or starts a word."""
+    lines = [
+        "위원님 여러분 수고 많으셨습니다. 제15조 제37조 제8조 관련하여 말씀",
+        "드리겠습니다. 그리고 40대 노동자의 권리를 말씀드리겠습",
+        "니다. 오늘 회의에서 의사일정 제2항을 다시 말씀",
+        "드리겠습니다. 노동자의 권리 문제는 오늘 다루지",
+        "는 않겠습니다. 다시 한 번 위원님 여러분께 감사",
+    ]
+    joiner = Joiner(lines)
+    assert joiner.syllable_wrapped
+    assert joiner.join("사임하시고 조", "수진 위원님께서") == "사임하시고 조수진 위원님께서"
+    assert (
+        joiner.join("서울 강남에서 40대", "노동자가 기계에") == "서울 강남에서 40대 노동자가 기계에"
+    )
+    assert joiner.join("채택의 건과 의사일정", "제2항부터") == "채택의 건과 의사일정 제2항부터"
+
+
+@needs_realdocs
+def test_a_name_broken_at_a_line_end_is_joined() -> None:
+    text = " ".join(real("assembly_minutes_env_labor.pdf").text.split())
+    assert "김형동 위원님께서 사임하시고 조수진 위원님께서" in text
+    assert "조 수진" not in text
+    assert "16개 법령의 일부개정에 관한" in text  # a counter ends its word
+    assert "시행령 일부개정령" in text  # words inside table cells count as the document's words
+
+
 @needs_realdocs
 def test_running_headers_and_page_numbers_appear_at_most_once():
     minutes = real("assembly_minutes_env_labor.pdf").text
