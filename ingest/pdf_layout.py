@@ -62,7 +62,7 @@ def read_page(page: pdfium.PdfPage) -> PageLayout:
         chars = read_chars(textpage, left, top)
     finally:
         textpage.close()
-    tables = find_tables(page, left, top, width, height) if chars else []
+    tables = find_tables(page, chars, left, top, width, height) if chars else []
     # a table drawn inside another's cell keeps its own text: the smallest box claims a glyph
     tables.sort(key=lambda t: (t[0][2] - t[0][0]) * (t[0][3] - t[0][1]))
     table_chars: list[list[Char]] = [[] for _ in tables]

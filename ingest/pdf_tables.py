@@ -2,7 +2,8 @@
 
 pdfplumber (MIT) finds tables best among the permissive libraries, but parsing a page with it
 (pdfminer) is ~10x slower than PDFium; its cell finder only needs the page's horizontal and
-vertical edges, which PDFium's path objects give.
+vertical edges, which PDFium's path objects give. Tables drawn with only their row rules or
+only their column rules get the missing edges from ``ingest.pdf_open``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from ingest.pdf_open import complete_edges
 from ingest.pdf_words import WORD_GAP, Char, Table, cell_lines, char_rows
 
 logger = logging.getLogger(__name__)
@@ -27,22 +29,30 @@ Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 
 def find_tables(
-    page: pdfium.PdfPage, left: float, top: float, width: float, height: float
+    page: pdfium.PdfPage, chars: list[Char], left: float, top: float, width: float, height: float
 ) -> list[tuple[Box, list[Box]]]:
-    """Ruled tables on the page: each table's box and its cells' boxes."""
-    from pdfplumber.table import (
-        cells_to_tables,
-        edges_to_intersections,
-        intersections_to_cells,
-        merge_edges,
-    )
+    """Tables on the page, each as its box and its cells' boxes: ruled tables, and tables ruled
+    only between rows or only between columns (``ingest.pdf_open``)."""
+    from pdfplumber.table import merge_edges
     from pdfplumber.utils import filter_edges
 
     edges = list(_edges(page, left, top))
-    if len(edges) < 4:
+    if len(edges) < 3:
         return []
-    edges = merge_edges(edges, 3, 3, 3, 3)
-    edges = filter_edges(edges, min_length=3)
+    edges = filter_edges(merge_edges(edges, 3, 3, 3, 3), min_length=3)
+    tables = _grid_tables(edges, width, height)
+    completed = complete_edges(edges, chars, [box for box, _ in tables])
+    if completed is None:
+        return tables
+    return _grid_tables(merge_edges(completed, 3, 3, 3, 3), width, height)
+
+
+def _grid_tables(
+    edges: list[dict[str, Any]], width: float, height: float
+) -> list[tuple[Box, list[Box]]]:
+    """pdfplumber's cells and tables from the page's edges, without frames and strips."""
+    from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells
+
     cells = intersections_to_cells(edges_to_intersections(edges, 3, 3))
     out: list[tuple[Box, list[Box]]] = []
     for group in cells_to_tables(cells):

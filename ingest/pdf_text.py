@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingest.pdf_layout import Line, PageLayout
+from ingest.pdf_open import LIST_ITEM, SENTENCE_END
 
 HEADER_ZONE = 0.12  # top and bottom share of the page where running headers and footers sit
 EDGE_LINES = 2  # ...and always this many first and last lines of each page
@@ -39,10 +40,6 @@ _WORD_FINAL = set("는은을를의과와에서로도만이가고며면게지다�
 _PARTICLE = set("이가은는을를의에도와과로만")
 _NAME_LIST = re.compile(r"^([\uac00-\ud7a3]{2,4}[․ㆍ·])+[\uac00-\ud7a3]{1,3}$")
 _APART = re.compile(r"^(및|등|등[의에을이은과])$")  # written apart from the word before
-_SENTENCE_END = re.compile(r"[.!?。:;]$|[.!?]['\"”’)\]]$|(니|었|았|였|겠|했|된|있|없)다$")
-_LIST_ITEM = re.compile(
-    r"^([0-9]{1,3}[.)]\s|\(?[0-9]{1,3}\)\s|[가나다라마바사아자차카타파하][.)]\s|\([가-하]\)|[①-⑳]|[○●◦•▪■□◆◇※\-–·*➢>]\s?|제\s?\d+\s?[조장절항]\b)"
-)
 _PAGE_NUMBER = re.compile(
     r"^[-–—(\[]?\s*(page|p\.)?\s*\d{1,4}\s*(/|of)?\s*(\d{1,4})?\s*[-–—)\]]?$|^[-–—]\s*\d{1,4}\s*[-–—]$",
     re.IGNORECASE,
@@ -206,10 +203,10 @@ def _whole_words(token: str) -> list[str]:
 def _starts_paragraph(prev: Line, line: Line, leading: float) -> bool:
     """Whether ``line`` starts a new paragraph rather than continuing ``prev``."""
     height = max(prev.bottom - prev.top, 1.0)
-    if _SENTENCE_END.search(prev.text):
+    if SENTENCE_END.search(prev.text):
         return True
     # "다." after "...합니" ends a word; after a sentence it is the list item 다
-    if _LIST_ITEM.match(line.text) and not (
+    if LIST_ITEM.match(line.text) and not (
         _HANGUL.match(prev.text[-1:]) and _ENDING_START.match(line.text)
     ):
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 ARTICLE = """미국 제재의 반작용… 중국, 최신형 칩 빼고 AI 개발
 
@@ -30,68 +31,16 @@ def make_pdf(
     """
     from pypdf import PdfWriter
     from pypdf.generic import (
-        ArrayObject,
         DecodedStreamObject,
-        DictionaryObject,
         NameObject,
-        NumberObject,
-        TextStringObject,
     )
 
     writer = PdfWriter()
     page = writer.add_blank_page(595, 842)
     if lines:
-        chars = sorted({c for line in lines for c in line})
-        cmap = [
-            "/CIDInit /ProcSet findresource begin",
-            "12 dict begin",
-            "begincmap",
-            "/CMapName /Uni def",
-            "/CMapType 2 def",
-            "1 begincodespacerange <0000> <FFFF> endcodespacerange",
-        ]
-        for i in range(0, len(chars), 100):
-            block = chars[i : i + 100]
-            cmap.append(f"{len(block)} beginbfchar")
-            cmap += [
-                f"<{ord(c):04X}> <{0xE000 + i + n if private_use else ord(c):04X}>"
-                for n, c in enumerate(block)
-            ]
-            cmap.append("endbfchar")
-        cmap += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-        to_unicode = DecodedStreamObject()
-        to_unicode.set_data("\n".join(cmap).encode())
-        system_info = DictionaryObject(
-            {
-                NameObject("/Registry"): TextStringObject("Adobe"),
-                NameObject("/Ordering"): TextStringObject("Identity"),
-                NameObject("/Supplement"): NumberObject(0),
-            }
-        )
-        cid_font = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/CIDFontType2"),
-                NameObject("/BaseFont"): NameObject("/NoGlyphs"),
-                NameObject("/CIDSystemInfo"): system_info,
-                NameObject("/DW"): NumberObject(1000),
-            }
-        )
-        font = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type0"),
-                NameObject("/BaseFont"): NameObject("/NoGlyphs"),
-                NameObject("/Encoding"): NameObject("/Identity-H"),
-                # streams must be indirect objects; pypdf has no public name for this call
-                NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
-                NameObject("/ToUnicode"): writer._add_object(to_unicode),
-            }
-        )
-        fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+        page[NameObject("/Resources")] = _unicode_font(writer, lines, private_use=private_use)
         ops = ["BT", "/F1 12 Tf", "14 TL", "50 800 Td"]
-        ops += ["<" + "".join(f"{ord(c):04X}" for c in line) + "> Tj T*" for line in lines]
+        ops += [f"{_hex(line)} Tj T*" for line in lines]
         ops.append("ET")
         content = DecodedStreamObject()
         content.set_data("\n".join(ops).encode())
@@ -103,6 +52,95 @@ def make_pdf(
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def make_drawn_pdf(
+    texts: list[tuple[float, float, str]], rules: list[tuple[float, float, float, float]]
+) -> bytes:
+    """A one-page PDF with text placed at points and lines drawn, in top-down coordinates:
+    ``texts`` as (x, baseline, text) in a 10-point font one em per glyph, ``rules`` as
+    (x0, y0, x1, y1) strokes."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    page[NameObject("/Resources")] = _unicode_font(writer, [t for _, _, t in texts])
+    ops = ["0.5 w"] + [f"{x0} {842 - y0} m {x1} {842 - y1} l S" for x0, y0, x1, y1 in rules]
+    ops += [f"BT /F1 10 Tf 1 0 0 1 {x} {842 - y} Tm {_hex(t)} Tj ET" for x, y, t in texts]
+    content = DecodedStreamObject()
+    content.set_data("\n".join(ops).encode())
+    page[NameObject("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _hex(text: str) -> str:
+    return "<" + "".join(f"{ord(c):04X}" for c in text) + ">"
+
+
+def _unicode_font(writer: Any, lines: list[str], *, private_use: bool = False) -> Any:
+    """Page resources with /F1: a Type0 font without glyphs whose ToUnicode map sends each
+    code to itself (or, with ``private_use``, to private-use characters)."""
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    chars = sorted({c for line in lines for c in line})
+    cmap = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CMapName /Uni def",
+        "/CMapType 2 def",
+        "1 begincodespacerange <0000> <FFFF> endcodespacerange",
+    ]
+    for i in range(0, len(chars), 100):
+        block = chars[i : i + 100]
+        cmap.append(f"{len(block)} beginbfchar")
+        cmap += [
+            f"<{ord(c):04X}> <{0xE000 + i + n if private_use else ord(c):04X}>"
+            for n, c in enumerate(block)
+        ]
+        cmap.append("endbfchar")
+    cmap += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    to_unicode = DecodedStreamObject()
+    to_unicode.set_data("\n".join(cmap).encode())
+    system_info = DictionaryObject(
+        {
+            NameObject("/Registry"): TextStringObject("Adobe"),
+            NameObject("/Ordering"): TextStringObject("Identity"),
+            NameObject("/Supplement"): NumberObject(0),
+        }
+    )
+    cid_font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/CIDFontType2"),
+            NameObject("/BaseFont"): NameObject("/NoGlyphs"),
+            NameObject("/CIDSystemInfo"): system_info,
+            NameObject("/DW"): NumberObject(1000),
+        }
+    )
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type0"),
+            NameObject("/BaseFont"): NameObject("/NoGlyphs"),
+            NameObject("/Encoding"): NameObject("/Identity-H"),
+            # streams must be indirect objects; pypdf has no public name for this call
+            NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+            NameObject("/ToUnicode"): writer._add_object(to_unicode),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    return DictionaryObject({NameObject("/Font"): fonts})
 
 
 def make_docx(paragraphs: list[str], *, title: str | None = None, table: bool = True) -> bytes:
