@@ -11,6 +11,7 @@ of 59 breaks in a Hancom PDF, 54 come out right (no morphological analyser in in
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import statistics
@@ -23,6 +24,8 @@ from ingest.pdf_open import LIST_ITEM, SENTENCE_END
 
 HEADER_ZONE = 0.12  # top and bottom share of the page where running headers and footers sit
 EDGE_LINES = 2  # ...and always this many first and last lines of each page
+HEADER_LABEL = "머리글(각 쪽):"  # put before a running header where it is kept, once
+FOOTER_LABEL = "바닥글(각 쪽):"
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _TOKEN = re.compile(r"[\uac00-\ud7a3]+")
@@ -75,7 +78,8 @@ def render(layouts: list[PageLayout]) -> Rendered:
                     if key in seen:
                         dropped += 1
                         continue
-                    seen[key] = text
+                    line = _labelled(line, layout)
+                    seen[key] = _line_text(line)
             kept.append(line)
         kept_pages.append(kept)
     joiner = Joiner(text for page in kept_pages for line in page for text in _texts(line))
@@ -84,6 +88,15 @@ def render(layouts: list[PageLayout]) -> Rendered:
 
 
 # -- running headers and footers -------------------------------------------------------------
+
+
+def _labelled(line: Line, layout: PageLayout) -> Line:
+    """A running header or footer where it is kept, named as such: readers ask what "the
+    header on every page" says, and the words of the line alone do not say it is one."""
+    if line.cells is not None:
+        return line  # a boxed heading keeps its rows
+    label = HEADER_LABEL if line.bottom <= layout.height / 2 else FOOTER_LABEL
+    return dataclasses.replace(line, text=f"{label} {line.text}")
 
 
 def _texts(line: Line) -> list[str]:

@@ -114,11 +114,13 @@ def test_running_headers_and_page_numbers_appear_at_most_once():
     assert not re.search(r"^- ?\d+ ?-$", patent, re.MULTILINE)  # "- 2 -" page numbers
     # an MSDS repeats its boxed heading (a table) on all 16 pages
     assert real("welding_cert_deoksin.pdf").text.count("문서번호 : CSW-0026") == 1
-    # named for title pickers: once in the text, it is still no title
-    assert (
-        "제414회-환경노동제1차(2024년5월7일) 1"
-        in real("assembly_minutes_env_labor.pdf").meta["running_headers"]
-    )
+    # kept once where it first appears, named as the header of every page (a question asks
+    # what "각 쪽 머리글" says), and named for title pickers: it is still no title
+    header = "머리글(각 쪽): 제414회-환경노동제1차(2024년5월7일) 1"
+    assert minutes.splitlines()[0] == header
+    assert minutes.count("머리글(각 쪽)") == 1
+    assert header in real("assembly_minutes_env_labor.pdf").meta["running_headers"]
+    assert patent.count("머리글(각 쪽): 공개특허 10-2023-0087131") == 1
 
 
 @needs_realdocs
