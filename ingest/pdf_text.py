@@ -32,6 +32,8 @@ _TOKEN = re.compile(r"[\uac00-\ud7a3]+")
 _PUNCTUATION = re.compile(r"[^\w]+")
 _COUNTER_END = re.compile(r"\d[\uac00-\ud7a3]$")  # a number and its counter: "40대", "제15조"
 _NUMBER_START = re.compile(r"[\uac00-\ud7a3]\d")  # a prefix before a number: "제2항"
+# a cell spread over its width one syllable apart ("개 정 안"): one word, as readers ask for it
+_SPREAD = re.compile(r"^[\uac00-\ud7a3]( [\uac00-\ud7a3]){1,7}$")
 # syllables and endings that never start a Korean word: after a line break they continue one
 _NEVER_INITIAL = set("는을를었았였겠됩읍했됐")
 _ENDING_START = re.compile(
@@ -264,4 +266,5 @@ def _cell_text(lines: list[str], joiner: Joiner) -> str:
     text = ""
     for line in lines:
         text = joiner.join(text, line) if text else line
-    return " ".join(text.replace("|", "/").split())
+    text = " ".join(text.replace("|", "/").split())
+    return text.replace(" ", "") if _SPREAD.match(text) else text

@@ -75,7 +75,7 @@ def test_a_table_ruled_only_between_rows_comes_out_as_rows() -> None:
 def test_a_table_ruled_only_between_columns_comes_out_as_entries() -> None:
     text = load(_columns_ruled())
     assert rows(text) == [
-        "| 현 행 | 개 정 안 |",
+        "| 현행 | 개정안 |",  # a header spread one syllable apart is read as its words
         "| ① 위원회는 위원장 1명을 둔다. | ① 위원회는 위원장 2명을 둔다. |",
         "| <신 설> | ② 위원장은 호선 한다. |",
         "| ③ (생 략) | ③ (현행과 같음) |",
@@ -121,8 +121,10 @@ def test_the_fund_reports_unruled_columns_are_rows_with_their_header() -> None:
 def test_the_bills_comparison_table_is_one_row_per_entry() -> None:
     pages = real("bill_2125318.pdf").text.split("\f")
     table = [row for page in pages[6:] for row in rows(page)]
-    assert table[0] == "| 현 행 | 개 정 안 |"
-    assert "| ⑥ ∼ ⑨ (생 략) | ⑥ ∼ ⑨ (현행과 같음) |" in table
+    assert table[0] == "| 현행 | 개정안 |"
+    row = "| ⑥ ∼ ⑨ (생 략) | ⑥ ∼ ⑨ (현행과 같음) |"
+    assert row in table
+    assert labelled_row(row, table[0]) == "현행: ⑥ ∼ ⑨ (생 략) · 개정안: ⑥ ∼ ⑨ (현행과 같음)"
     assert "| ④ (생 략) | ④ (현행과 같음) |" in table
     # every row has the two columns: underlined words are not ruled cells
     assert all(len(row.split(" | ")) == 2 for row in table)
