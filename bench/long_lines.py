@@ -23,6 +23,7 @@ from index.morph import MorphTokenizer  # noqa: E402
 from ingest.chunking import MAX_SPLIT_LINE, chunk_text  # noqa: E402
 from ingest.clean import clean_document  # noqa: E402
 from ingest.loaders import load_bytes  # noqa: E402
+from ingest.records import LoadOptions  # noqa: E402
 
 SENTENCE = "딥시크는 V3 모델의 개발 비용이 558만달러라고 주장했지만 일부 전문가는 이를 의심한다. "
 
@@ -40,7 +41,9 @@ def main() -> None:
         unit = SENTENCE.encode()
         data = unit * int(mb * 1_000_000 / len(unit))
         t0 = time.perf_counter()
-        text = clean_document(load_bytes("line.txt", data).text).text
+        # a character per byte at most: the text budget must not stop the longest line
+        options = LoadOptions(max_text_chars=max(len(data), LoadOptions.max_text_chars))
+        text = clean_document(load_bytes("line.txt", data, options).text).text
         t1 = time.perf_counter()
         spans = chunk_text(text, size=500, overlap=100, splitter=splitter)
         t2 = time.perf_counter()

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from ingest.budgets import check_text
 from ingest.errors import IngestError
 from ingest.hwp import load_hwp
 from ingest.hwpx import load_hwpx
@@ -72,4 +73,7 @@ def load_bytes(name: str, data: bytes, options: LoadOptions | None = None) -> Lo
     if loader is None:
         raise unsupported_error(name)
     logger.debug("loading %s with %s", name, loader.__name__)
-    return loader(name, data, options or LoadOptions())
+    options = options or LoadOptions()
+    loaded = loader(name, data, options)
+    check_text(name, loaded.text, options)  # every format, whatever its loader checked
+    return loaded

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
+from ingest.budgets import check_text
 from ingest.errors import IngestError
 from ingest.records import Loaded, LoadOptions
 from ingest.rules import Table, find_tables
@@ -423,11 +424,15 @@ def load_image(name: str, data: bytes, options: LoadOptions) -> Loaded:
     with _open_image(name, data) as picture:
         dpi = _image_dpi(picture)
         count = getattr(picture, "n_frames", 1)
-        pages = []
+        pages: list[str] = []
+        read = -1  # characters so far, the form feeds between pages included
         for number, frame in enumerate(_frames(name, picture, options.max_pages), start=1):
             options.report(f"{name}: page {number}/{count} (OCR)")
             label = name if count == 1 else f"{name}: page {number}"
             pages.append(_read_page(frame, _page(name, label, options, dpi)))
+            read += len(pages[-1]) + 1
+            if read > options.max_text_chars:  # a long TIFF stops at the budget
+                check_text(name, "\f".join(pages), options)
     if not any(page.strip() for page in pages):
         raise IngestError(f"{name}: OCR found no text in the image")
     meta = {"pages": len(pages), "ocr_pages": list(range(1, len(pages) + 1))}

@@ -119,8 +119,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         20_000_000,
         ge=1,
-        description="Most characters of text one document may yield (a 50 MB Korean text "
-        "file is ~17 M); a 109 KB HWPX once unpacked to 73 M.",
+        description="Most characters of text one document of any format may yield, text "
+        "files and OCR included (a 50 MB Korean text file is ~17 M, one of mixed Korean and "
+        "ASCII can pass 20 M); a 109 KB HWPX once unpacked to 73 M.",
     )
     max_member_mb: float = Field(
         100.0,

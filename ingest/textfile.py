@@ -6,6 +6,7 @@ import logging
 import re
 
 from ingest.bounded import load_bounded
+from ingest.budgets import check_text
 from ingest.errors import IngestError
 from ingest.htmltext import parse_html
 from ingest.records import Loaded, LoadOptions
@@ -110,6 +111,7 @@ def load_text(name: str, data: bytes, options: LoadOptions) -> Loaded:
     """Plain text or Markdown; a Markdown ``# heading`` on the first line is the title."""
     text, encoding = decode_text(data, name)
     text = text.lstrip("\ufeff")
+    check_text(name, text, options)
     fmt = "md" if name.lower().endswith((".md", ".markdown")) else "txt"
     title = None
     if fmt == "md":
