@@ -30,6 +30,13 @@ class _Group(click.Group):
         except AssistantError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except OSError as exc:
+            from index.failures import disk_full, is_disk_full
+
+            if not is_disk_full(exc):
+                raise
+            click.echo(f"error: {disk_full(Path(exc.filename or '.'), exc)}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group)
@@ -51,7 +58,9 @@ def main(ctx: click.Context, data_dir: Path | None, model: str | None, verbose: 
 def _assistant(ctx: click.Context, **overrides: Any):  # type: ignore[no-untyped-def]
     from assistant.build import build_assistant
 
-    return build_assistant(_settings(ctx, **overrides))
+    assistant = build_assistant(_settings(ctx, **overrides))
+    ctx.call_on_close(assistant.index.close)  # the store checkpointed, the backend released
+    return assistant
 
 
 class _Details:

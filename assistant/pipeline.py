@@ -12,10 +12,11 @@ from dataclasses import replace
 
 from index.collection import Index
 from index.embedder import Embedder
+from index.failures import disk_full
 from index.membership import DEFAULT_COLLECTION, clean_name
 from index.store import NewChunk
 from ingest.chunking import chunk_text
-from ingest.errors import AssistantError, IngestError
+from ingest.errors import AssistantError, DiskFullError, IngestError
 from ingest.layout import page_at
 from ingest.reader import (
     FileOutcome,
@@ -120,6 +121,8 @@ class Ingestor:
         A file already stored, unchanged or under another name, joins the collection.
         """
         target = clean_name(collection or DEFAULT_COLLECTION)  # a bad name fails before work
+        if self.index.read_only:
+            raise disk_full(self.index.store.path)  # before reading and embedding every file
         started = time.perf_counter()
         report = IngestReport()
         pending: list[tuple[Document, list[NewChunk]]] = []
@@ -131,8 +134,11 @@ class Ingestor:
         detail: Callable[[str], None] | None = getattr(progress, "detail", None)
         options = replace(self.load_options, progress=detail) if detail else self.load_options
 
+        full: DiskFullError | None = None  # once met, every later file fails without work
+
         def commit() -> None:
-            self._commit(pending, pending_outcomes, report, target)
+            nonlocal full
+            full = self._commit(pending, pending_outcomes, report, target) or full
             if count_chunks is not None:
                 count_chunks(sum(o.chunks for o in report.outcomes))
 
@@ -141,6 +147,8 @@ class Ingestor:
             if progress:
                 progress(n, len(sources), src.doc_id)
             try:
+                if full is not None:
+                    raise IngestError(f"{src.doc_id}: {full}")
                 if src.problem:
                     raise IngestError(src.problem)
                 first = ids_in_batch.setdefault(src.doc_id, src)
@@ -203,14 +211,17 @@ class Ingestor:
         outcomes: list[FileOutcome],
         report: IngestReport,
         collection: str | None = None,
-    ) -> None:
+    ) -> DiskFullError | None:
+        """Store the pending documents; their outcomes go to ``report`` (failed, with the
+        reason, if the index refused them); returns the error if the disk was full."""
         if not pending:
-            return
+            return None
         try:
             self._flush(pending, [], collection)
         except AssistantError as exc:
             report.outcomes.extend(
                 FileOutcome(o.doc_id, "failed", reason=f"{o.doc_id}: {exc}") for o in outcomes
             )
-            return
+            return exc if isinstance(exc, DiskFullError) else None
         report.outcomes.extend(outcomes)
+        return None

@@ -27,6 +27,7 @@ from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
 from index.collection import Index
 from index.embedder import Embedder
+from index.failures import disk_full, is_disk_full
 from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
 from index.store import DocumentInfo
 from ingest.errors import (
@@ -416,12 +417,18 @@ class Assistant:
     def _store_upload(self, data: bytes, suffix: str) -> Path:
         """Keep ``data`` in the uploads folder under its content hash (written atomically)."""
         uploads = self.settings.uploads_dir
-        uploads.mkdir(parents=True, exist_ok=True)
         stored = uploads / f"{hashlib.sha256(data).hexdigest()}{suffix.lower()}"
-        if not stored.exists():
-            part = stored.with_name(stored.name + ".part")
-            part.write_bytes(data)
-            part.replace(stored)
+        part = stored.with_name(stored.name + ".part")
+        try:
+            uploads.mkdir(parents=True, exist_ok=True)
+            if not stored.exists():
+                part.write_bytes(data)
+                part.replace(stored)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise disk_full(uploads, exc) from exc
+            raise
         return stored
 
     def add_url(

@@ -17,6 +17,7 @@ import numpy as np
 from index.atomic import fsync_dir, is_stale_temp, temp_path
 from index.backend import Scoped, SearchBackend
 from index.embedded import EmbeddedBackend
+from index.failures import disk_full, is_disk_full
 from index.fusion import adaptive_weight, coverage, fuse, idf
 from index.membership import CollectionInfo
 from index.morph import MorphTokenizer
@@ -48,11 +49,17 @@ class Manifest:
     def save(self, path: Path) -> None:
         """Write atomically: temporary file, fsync, rename, fsync the folder."""
         tmp = temp_path(path)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(asdict(self), fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise disk_full(path, exc) from exc
+            raise
         fsync_dir(path.parent)
 
     def same_build(self, other: Manifest) -> bool:
@@ -113,7 +120,12 @@ class Index:
         self.tokenizer = tokenizer or MorphTokenizer()
         self._lock = threading.RLock()
         recover_interrupted_rebuild(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(folder, exc) from exc
+            raise
         for leftover in folder.glob("*.tmp"):  # a save killed before its rename
             if not is_stale_temp(leftover):
                 continue  # another process is writing it right now
@@ -190,6 +202,11 @@ class Index:
     def __len__(self) -> int:
         return len(self.backend)
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the index was opened read-only because the disk is full."""
+        return self.store.read_only
+
     # -- writes ----------------------------------------------------------------------------
 
     def apply(
@@ -210,6 +227,8 @@ class Index:
         put, delete = list(put), list(delete)
         if not put and not delete and unlink is None and drop_collection is None:
             return []
+        if self.read_only:
+            raise disk_full(self.store.path)
         dim = self.manifest.dim
         for doc, chunks in put:
             if not chunks:

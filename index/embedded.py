@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from index.atomic import fsync_dir
 from index.backend import Retrieved, Scoped, empty_ids, empty_scores
+from index.failures import is_disk_full
 from index.keyword import KeywordIndex
 from index.store import Applied, Store
 from index.vectors import DEFAULT_EF_SEARCH, VectorIndex
@@ -124,10 +126,28 @@ class EmbeddedBackend:
     def _save_vectors(self, vectors: VectorIndex) -> None:
         """Save as ``vectors-<generation>.faiss``, then delete other generations' files."""
         path = self._vector_path(self._generation)
-        vectors.save(path)
+        if not self._saved(vectors.save, path):
+            return
         for old in self.folder.glob("vectors-*.faiss"):
             if old.name != path.name:
                 old.unlink(missing_ok=True)
+
+    def _saved(self, save: Callable[[Path], None], path: Path) -> bool:
+        """Whether ``save(path)`` wrote the file; a full disk only costs the copy on disk
+        (the in-memory index serves on, and the next open rebuilds it from the store)."""
+        try:
+            save(path)
+        except (OSError, RuntimeError) as exc:
+            if not is_disk_full(exc):
+                raise
+            logger.warning(
+                "디스크가 가득 차서 %s를 저장하지 못했습니다; 다음에 열 때 다시 만듭니다 (disk "
+                "full, not saved: %s)",
+                path.name,
+                exc,
+            )
+            return False
+        return True
 
     def _keyword_path(self, generation: int) -> Path:
         return self.folder / f"keywords-{generation}"
@@ -151,8 +171,7 @@ class EmbeddedBackend:
             ids.append(cid)
             tokens.append(toks)
         keywords = KeywordIndex(ids, tokens)
-        if ids == rows.tolist():  # not changed by another process meanwhile
-            keywords.save(path)
+        if ids == rows.tolist() and self._saved(keywords.save, path):  # and not changed since
             fsync_dir(self.folder)
             for old in self.folder.glob("keywords-*"):
                 if old.name != path.name and not old.name.endswith(".tmp"):

@@ -80,13 +80,17 @@ class KeywordIndex:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-        if len(self.ids):
-            self._bm25.save(str(tmp), allow_pickle=False, show_progress=False)
-        np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
-        (tmp / "jaryo-params.json").write_text(json.dumps(PARAMS), encoding="utf-8")
-        for path in tmp.iterdir():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
+        try:
+            if len(self.ids):
+                self._bm25.save(str(tmp), allow_pickle=False, show_progress=False)
+            np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
+            (tmp / "jaryo-params.json").write_text(json.dumps(PARAMS), encoding="utf-8")
+            for path in tmp.iterdir():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # a half-written folder would only take room
+            raise
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         try:

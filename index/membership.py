@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from index.failures import rollback
 from ingest.errors import AssistantError, ConflictError, NotFoundError
 
 DEFAULT_COLLECTION = "기본"
@@ -65,7 +66,7 @@ def create_schema(db: sqlite3.Connection) -> None:
         )
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        rollback(db)
         raise
 
 

@@ -8,6 +8,7 @@ previous state.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -19,8 +20,11 @@ from typing import Any
 import numpy as np
 
 from index import membership
+from index.failures import disk_full, is_disk_full, rollback, translate
 from index.membership import DEFAULT_COLLECTION, CollectionInfo
 from ingest.records import Chunk, Document
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -58,6 +62,14 @@ _LATER_COLUMNS = [
     ("page_end", "INTEGER"),
     ("ocr", "INTEGER NOT NULL DEFAULT 0"),
 ]
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Stores written before pages and table context were kept gain those columns."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(chunks)")}
+    for column, decl in _LATER_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE chunks ADD COLUMN {column} {decl}")
 
 
 @dataclass(frozen=True)
@@ -111,26 +123,92 @@ class StoredDocument:
     added_at: float
 
 
-class Store:
-    """Documents and chunks in one SQLite file."""
+class _Guard:
+    """The store's lock; a SQLite error raised while it is held leaves as a vocabulary error
+    (disk full, corrupt store) naming the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.read_only = False
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._add_missing_columns()
-        membership.create_schema(self._db)
 
-    def _add_missing_columns(self) -> None:
-        """Stores written before pages and table context were kept gain those columns."""
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
-        for column, decl in _LATER_COLUMNS:
-            if column not in have:
-                self._db.execute(f"ALTER TABLE chunks ADD COLUMN {column} {decl}")
+    def __enter__(self) -> _Guard:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        self._lock.release()
+        if not isinstance(exc, sqlite3.Error):
+            return
+        name = getattr(exc, "sqlite_errorname", "")
+        if self.read_only and name.startswith("SQLITE_READONLY"):
+            raise disk_full(self.path, exc) from exc  # opened read-only for a full disk
+        translated = translate(self.path, exc)
+        if translated is not exc:
+            raise translated from exc
+
+
+class Store:
+    """Documents and chunks in one SQLite file.
+
+    Opening it writes nothing when the schema is current; if the disk is too full even for
+    SQLite's shared-memory index, the store is opened read-only (``read_only``), so listing,
+    search and checks go on, and every write fails with a DiskFullError.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = _Guard(path)
+        with self._lock:
+            try:
+                self._db = self._open()
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc):
+                    raise
+                self._db = self._open_read_only(exc)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only because the disk is full."""
+        return self._lock.read_only
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+            _add_missing_columns(db)
+            membership.create_schema(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_read_only(self, cause: sqlite3.Error) -> sqlite3.Connection:
+        """The store as last committed, read without SQLite's shared memory or journal.
+
+        Only safe when no other connection is open and no commit waits in the write-ahead
+        log: both need the shared memory a full disk could not give, so an unrecovered log
+        means there is no consistent state to read without room to recover it.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not self.path.exists() or (wal.exists() and wal.stat().st_size > 0):
+            raise disk_full(self.path, cause) from cause
+        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"documents", "chunks", "state", "collections", "memberships"} <= tables:
+            db.close()
+            raise disk_full(self.path, cause) from cause  # a new store needs room to begin
+        self._lock.read_only = True
+        logger.warning(
+            "디스크가 가득 차서 %s를 읽기 전용으로 엽니다: 목록, 검색, 점검만 됩니다 (disk full: "
+            "the store is open read-only; free some space to add or remove documents)",
+            self.path,
+        )
+        return db
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -225,7 +303,7 @@ class Store:
                 out = fn(self._db, *args)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                rollback(self._db)
                 raise
         return out
 
@@ -463,6 +541,6 @@ class Store:
                 generation = self._generation()
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                rollback(self._db)
                 raise
         return Applied(added, removed, previous, generation, delete)

@@ -104,10 +104,14 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         """Write atomically: temporary file, fsync, rename, fsync the folder."""
         tmp = temp_path(path)
-        faiss.write_index(self._index, str(tmp))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            faiss.write_index(self._index, str(tmp))
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a half-written file would only take room
+            raise
         fsync_dir(path.parent)
 
     @classmethod

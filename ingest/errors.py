@@ -31,3 +31,7 @@ class ConflictError(AssistantError):
 
 class TooLongError(AssistantError):
     """A question or query is longer than the configured limit (the message names it)."""
+
+
+class DiskFullError(AssistantError):
+    """A write found the disk (or the quota) full; what was committed before stays intact."""

@@ -206,11 +206,11 @@ def test_bad_input_is_rejected_before_anything_is_stored(filled: Index, make_doc
 def test_a_failed_faiss_save_leaves_memory_in_step(
     filled: Index, open_index, make_doc, put, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    def full_disk(self, path):  # type: ignore[no-untyped-def]
-        raise OSError(28, "No space left on device")
+    def broken_disk(self, path):  # type: ignore[no-untyped-def]
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(VectorIndex, "save", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    monkeypatch.setattr(VectorIndex, "save", broken_disk)
+    with pytest.raises(OSError, match="Input/output"):
         put(filled, [make_doc("new.txt")], delete=["d1.txt"])
     rows, held, keywords = _ids(filled)
     assert rows == held == keywords
@@ -218,6 +218,25 @@ def test_a_failed_faiss_save_leaves_memory_in_step(
     monkeypatch.undo()
     filled.close()
     _assert_in_step(open_index())
+
+
+@pytest.mark.embedded_only
+def test_a_full_disk_costs_only_the_saved_faiss_copy(
+    filled: Index, open_index, make_doc, put, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    def full_disk(self, path):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(VectorIndex, "save", full_disk)
+    put(filled, [make_doc("new.txt")], delete=["d1.txt"])  # SQLite committed: no error
+    assert "디스크가 가득 차서 vectors-" in caplog.text
+    rows, held, keywords = _ids(filled)
+    assert rows == held == keywords
+    assert "new.txt" in {d.doc_id for d in filled.documents()}
+    assert [p for p in filled.check().problems if "no saved FAISS file" in p]
+    monkeypatch.undo()
+    filled.close()
+    _assert_in_step(open_index())  # rebuilt from the store and saved, now there is room
 
 
 def test_another_writer_is_noticed(filled: Index, open_index, make_doc, put) -> None:  # type: ignore[no-untyped-def]
