@@ -49,6 +49,7 @@ from ingest.errors import (
     AnswerError,
     AssistantError,
     ConflictError,
+    DiskFullError,
     IndexError_,
     ModelError,
     NotFoundError,
@@ -98,6 +99,8 @@ def from_assistant_error(exc: AssistantError) -> ApiError:
         return ApiError(409, str(exc), "invalid_request_error", code="conflict")
     if isinstance(exc, IndexError_ | ModelError):
         return ApiError(500, str(exc), "server_error", code="index_error")
+    if isinstance(exc, DiskFullError):
+        return ApiError(507, str(exc), "server_error", code="disk_full")
     if isinstance(exc, TooLongError):
         return ApiError(413, str(exc), "invalid_request_error", code="question_too_long")
     if isinstance(exc, AnswerError):

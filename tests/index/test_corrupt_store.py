@@ -101,3 +101,16 @@ def test_opening_a_store_that_is_no_database_is_an_index_error(tmp_path: Path) -
     path.write_bytes(b"\x00garbage" * 1000)
     with pytest.raises(IndexError_, match=r"store\.sqlite3가 손상되었습니다"):
         Store(path)
+
+
+def test_the_api_answers_a_full_disk_with_507_and_a_corrupt_store_with_500() -> None:
+    from assistant.api import from_assistant_error
+    from index.failures import corrupt_store, disk_full
+
+    full = from_assistant_error(disk_full(Path("data/index/store.sqlite3")))
+    assert (full.status, full.code) == (507, "disk_full")
+    corrupt = corrupt_store(Path("data/index/store.sqlite3"), sqlite3.DatabaseError("malformed"))
+    assert (from_assistant_error(corrupt).status, from_assistant_error(corrupt).code) == (
+        500,
+        "index_error",
+    )
