@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,9 @@ from assistant.followup import expand_followup, needs_context
 from assistant.gate import AnswerabilityGate
 from assistant.pipeline import Ingestor
 from assistant.retriever import HybridRetriever, document_to_hit, search
+from assistant.uploads import collect, content_hash, store_upload
 from index.collection import Index
 from index.embedder import Embedder
-from index.failures import disk_full, is_disk_full
 from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
 from index.store import DocumentInfo
 from ingest.errors import (
@@ -352,7 +352,7 @@ class Assistant:
 
     def delete_collection(self, name: str) -> list[str]:
         """Delete a collection and the documents no other collection holds (their ids)."""
-        with self._write_lock:
+        with self._write_lock, self._collecting_uploads([]):
             return self.index.delete_collection(name)
 
     def ingest(
@@ -371,7 +371,7 @@ class Assistant:
         if sync:
             sync_ids = {s.doc_id for s in sources}
             sync_ids |= {d.doc_id for d in self.documents() if is_url(d.doc_id)}
-        with self._write_lock:
+        with self._write_lock, self._collecting_uploads([]):  # an update may replace one
             return self.ingestor.ingest(
                 sources, sync_root_ids=sync_ids, progress=progress, collection=collection
             )
@@ -390,7 +390,7 @@ class Assistant:
         the document id but is never used as a path.
         """
         target = clean_name(collection or DEFAULT_COLLECTION)
-        sources: list[Source] = []
+        accepted: list[tuple[str, Path]] = []
         rejected = IngestReport()
         limit = int(self.settings.max_file_mb * 1_000_000)
         for name, tmp in files:
@@ -402,34 +402,45 @@ class Assistant:
                         f"{safe_name}: file is {size / 1e6:.1f} MB, larger than the "
                         f"{limit / 1e6:.0f} MB limit"
                     )
-                data = tmp.read_bytes()
             except OSError as exc:
                 raise IngestError(f"{safe_name}: cannot read the upload ({exc})") from exc
             except IngestError as exc:
                 rejected.outcomes.append(FileOutcome(safe_name, "failed", reason=str(exc)))
                 continue
-            sources.append(Source(self._store_upload(data, Path(safe_name).suffix), safe_name))
+            accepted.append((safe_name, tmp))
         with self._write_lock:
-            report = self.ingestor.ingest(sources, progress=progress, collection=target)
+            stored: list[Path] = []  # kept only if their document lands
+            with self._collecting_uploads(stored):
+                sources = []
+                for safe_name, tmp in accepted:
+                    try:
+                        data = tmp.read_bytes()
+                    except OSError as exc:
+                        raise IngestError(f"{safe_name}: cannot read the upload ({exc})") from exc
+                    stored.append(self._store_upload(data, Path(safe_name).suffix))
+                    sources.append(Source(stored[-1], safe_name))
+                report = self.ingestor.ingest(sources, progress=progress, collection=target)
         report.outcomes = rejected.outcomes + report.outcomes
         return report
 
     def _store_upload(self, data: bytes, suffix: str) -> Path:
-        """Keep ``data`` in the uploads folder under its content hash (written atomically)."""
-        uploads = self.settings.uploads_dir
-        stored = uploads / f"{hashlib.sha256(data).hexdigest()}{suffix.lower()}"
-        part = stored.with_name(stored.name + ".part")
+        """Keep ``data`` in the uploads folder under its content hash."""
+        return store_upload(self.settings.uploads_dir, data, suffix)
+
+    @contextmanager
+    def _collecting_uploads(self, own: list[Path]) -> Iterator[None]:
+        """Around a write: afterwards, delete the uploads no stored document has any more
+        (``own``: the files this write stored, kept only if their document landed)."""
+        store = self.index.store
+        before = store.content_hashes()
         try:
-            uploads.mkdir(parents=True, exist_ok=True)
-            if not stored.exists():
-                part.write_bytes(data)
-                part.replace(stored)
-        except OSError as exc:
-            part.unlink(missing_ok=True)
-            if is_disk_full(exc):
-                raise disk_full(uploads, exc) from exc
-            raise
-        return stored
+            yield
+        finally:
+            gone = before | {h for h in map(content_hash, own) if h is not None}
+            try:
+                collect(self.settings.uploads_dir, store.content_hashes(), gone=gone)
+            except (AssistantError, OSError) as exc:  # never hide the write's own outcome
+                logger.warning("uploads not collected: %s", exc)
 
     def add_url(
         self, url: str, *, progress: Progress | None = None, collection: str | None = None
@@ -454,17 +465,19 @@ class Assistant:
             )
             detail = getattr(progress, "detail", None)
             loaded = load_fetched(fetched, replace(self.ingestor.load_options, progress=detail))
-            stored = self._store_upload(fetched.data, snapshot_suffix(fetched))
-            loaded = replace(loaded, meta={**loaded.meta, "snapshot": stored.name})
             doc = document_from_loaded(doc_id, loaded, fetched.data, source=doc_id)
         except IngestError as exc:
             logger.info("failed: %s", exc)
             failed = FileOutcome(doc_id, "failed", reason=str(exc))
             return IngestReport([failed], time.perf_counter() - started)
         with self._write_lock:
-            report = self.ingestor.ingest(
-                [Source(stored, doc_id, document=doc)], progress=progress, collection=target
-            )
+            stored: list[Path] = []
+            with self._collecting_uploads(stored):
+                stored.append(self._store_upload(fetched.data, snapshot_suffix(fetched)))
+                doc = replace(doc, meta={**doc.meta, "snapshot": stored[0].name})
+                report = self.ingestor.ingest(
+                    [Source(stored[0], doc_id, document=doc)], progress=progress, collection=target
+                )
         report.seconds = time.perf_counter() - started
         return report
 
@@ -476,5 +489,5 @@ class Assistant:
         if missing:
             where = f" in collection {collection}" if collection else ""
             raise NotFoundError(f"no such document{where}: {', '.join(missing)}")
-        with self._write_lock:
+        with self._write_lock, self._collecting_uploads([]):
             return self.index.remove(doc_ids, collection=collection)

@@ -315,6 +315,11 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
+    def content_hashes(self) -> set[str]:
+        """The content hash of every stored document."""
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT DISTINCT content_hash FROM documents")}
+
     def doc_with_hash(self, content_hash: str) -> str | None:
         """The id of a stored document with this content, or None."""
         with self._lock:
