@@ -133,7 +133,8 @@ def build_app(assistant: Any) -> Any:
                         files = gr.File(
                             label="문서 올리기 — " + " ".join(cb.UPLOAD_TYPES),
                             file_count="multiple",
-                            file_types=cb.UPLOAD_TYPES,
+                            # no file_types: Gradio would refuse the whole batch for one
+                            # file of another type; each file fails or is skipped alone
                             elem_id="upload",
                         )
                         add = gr.Button("색인에 추가", variant="primary", elem_id="add-docs")

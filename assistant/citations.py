@@ -45,7 +45,7 @@ class InertStream:
         return inert_markdown(text)
 
 
-STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
+STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed", "failed")
 
 
 class PassageRecord(BaseModel):

@@ -52,6 +52,7 @@ from ingest.web import fetch, is_url, load_fetched, normalize_url, snapshot_suff
 logger = logging.getLogger(__name__)
 
 History = list[tuple[str, str]]  # (question, answer text) of earlier turns
+HIDDEN_NOTE = "숨은 파일이나 잠금 파일이라 건너뜁니다 (hidden or lock file, skipped)"
 CITED_STAND_IN = 1  # passages standing in for an earlier answer given without its text
 
 
@@ -395,6 +396,9 @@ class Assistant:
         limit = int(self.settings.max_file_mb * 1_000_000)
         for name, tmp in files:
             safe_name = Path(name).name or "upload"
+            if safe_name.startswith((".", "~$")):  # .DS_Store, an Office lock file
+                rejected.outcomes.append(FileOutcome(safe_name, "skipped", reason=HIDDEN_NOTE))
+                continue
             try:
                 size = tmp.stat().st_size
                 if size > limit:

@@ -16,6 +16,7 @@ from assistant.answers import Answer, Source
 from assistant.citations import inert_markdown
 from index.membership import DEFAULT_COLLECTION
 from ingest.errors import AssistantError
+from ingest.loaders import LOADERS
 from ingest.reader import FileOutcome
 from ingest.records import Chunk, Scope
 
@@ -25,7 +26,7 @@ ChatMessages = list[dict[str, str]]
 Turns = list[tuple[str, str]]  # (question, answer text) of earlier turns
 Rows = list[list[Any]]
 
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".hwpx"]
+UPLOAD_TYPES = sorted(LOADERS)  # shown in the upload box; other files fail alone
 MODE_CHOICES = [
     ("하이브리드 (의미 + 키워드)", "hybrid"),
     ("의미 검색 (dense)", "dense"),
@@ -38,6 +39,7 @@ STATUS_LABELS = {
     "updated": "갱신됨",
     "unchanged": "변경 없음",
     "duplicate": "중복",
+    "skipped": "건너뜀",
     "failed": "실패",
     "removed": "삭제됨",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,11 +74,14 @@ def parse_html(name: str, text: str, encoding: str, *, max_depth: int = 1000) ->
     ``| a | b |``, and runs of lines that are wholly link text (menus, lists of other
     articles, advertisements) are dropped when the page has other text. Elements nested
     deeper than ``max_depth`` fail the page with an IngestError naming the budget."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
     text = _unescape_json_string(text.replace(_LINK_START, "").replace(_LINK_END, ""))
     try:
-        soup = BeautifulSoup(text, "lxml")
+        with warnings.catch_warnings():
+            # a feed or XHTML saved as .html is read as HTML on purpose: no console noise
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(text, "lxml")
     except Exception as exc:  # parser failures on hostile input become one readable error
         raise IngestError(f"{name}: cannot parse HTML ({exc})") from exc
     meta: dict[str, Any] = {"encoding": encoding}

@@ -21,7 +21,7 @@ from ingest.titles import choose_title
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["added", "updated", "unchanged", "duplicate", "failed", "removed"]
+Status = Literal["added", "updated", "unchanged", "duplicate", "skipped", "failed", "removed"]
 Progress = Callable[[int, int, str], None]
 
 

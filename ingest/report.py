@@ -12,8 +12,13 @@ import click
 
 from ingest.reader import IngestReport, Progress
 
-STATUSES = ("added", "updated", "unchanged", "duplicate", "removed", "failed")
-_DETAILS = (("failed", "Failed"), ("duplicate", "Duplicates"), ("removed", "Removed"))
+STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed", "failed")
+_DETAILS = (
+    ("failed", "Failed"),
+    ("duplicate", "Duplicates"),
+    ("skipped", "Skipped"),
+    ("removed", "Removed"),
+)
 
 
 class _Bar:
@@ -127,6 +132,8 @@ def format_report(report: IngestReport) -> str:
         f"  {'status':<10} {'files':>6} {'chunks':>7}",
     ]
     for s in STATUSES:
+        if s == "skipped" and not report.count("skipped"):
+            continue  # only uploads skip files with a note; folders leave hidden files out
         shown = str(chunks[s]) if s in ("added", "updated") else ""
         lines.append(f"  {s:<10} {report.count(s):>6} {shown:>7}")  # type: ignore[arg-type]
     lines.append(f"  {'total':<10} {len(report.outcomes):>6} {total:>7}")
@@ -138,7 +145,7 @@ def format_report(report: IngestReport) -> str:
         for o in picked:
             if status == "failed":
                 lines.append(f"  {o.reason}")
-            elif status == "duplicate":
+            elif status in ("duplicate", "skipped"):
                 lines.append(f"  {o.doc_id}: {o.reason}")
             else:
                 lines.append(f"  {o.doc_id}")

@@ -59,20 +59,40 @@ def _strict(data: bytes, encoding: str, name: str) -> str:
 
 
 def _utf16_without_bom(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-16 text saved without a BOM puts nearly all its NUL bytes on odd (LE) or even (BE)
-    offsets, and decodes to printable text; anything else with NUL bytes is binary data."""
-    odd = sum(1 for i in range(1, len(data), 2) if data[i] == 0)
-    even = data.count(0) - odd
-    if len(data) % 2 == 0 and max(odd, even) >= 0.9 * (odd + even):
-        encoding = "utf-16-le" if odd > even else "utf-16-be"
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-        else:
-            if len(_CONTROL.findall(text)) <= _MAX_CONTROL_RATIO * len(text):
+    """UTF-16 text saved without a BOM: the byte order under which the text reads as
+    letters of real scripts (little-endian, Windows' order, on a tie); anything else with
+    NUL bytes is binary data.
+
+    Where the NUL bytes fall is no guide for Korean: Hangul needs no NUL byte, and those it
+    has are the low bytes of syllables like 가 (U+AC00), which little-endian puts first.
+    """
+    if len(data) % 2 == 0:
+        readings = []
+        for encoding in ("utf-16-le", "utf-16-be"):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            readings.append((_script_share(text), encoding, text))
+        if readings:
+            share, encoding, text = max(readings, key=lambda r: r[0])  # the first on a tie
+            if share >= 0.9 and len(_CONTROL.findall(text)) <= _MAX_CONTROL_RATIO * len(text):
                 return text, encoding
     raise IngestError(f"{name}: not a text file (it contains NUL bytes; binary data?)")
+
+
+# letters and punctuation of the scripts documents are written in: ASCII, Latin, Greek,
+# Cyrillic, general punctuation, CJK symbols, kana, Hangul jamo, CJK ideographs, Hangul
+# syllables, full-width forms
+_SCRIPTS = re.compile(
+    r"[\t\n\r\f\x20-\x7e\u00c0-\u024f\u0370-\u04ff\u1100-\u11ff\u2000-\u206f"
+    r"\u3000-\u30ff\u3130-\u318f\u4e00-\u9fff\uac00-\ud7a3\uff00-\uffef]"
+)
+
+
+def _script_share(text: str) -> float:
+    """Share of ``text``'s characters that belong to a real script (see _SCRIPTS)."""
+    return len(_SCRIPTS.findall(text)) / len(text) if text else 0.0
 
 
 def _guess(data: bytes, name: str) -> tuple[str, str]:

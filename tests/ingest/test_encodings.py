@@ -104,3 +104,13 @@ def test_real_iso2022kr_and_euckr_copies_decode_to_the_same_text(name: str, enco
     doc = document_from_bytes(path, name, path.read_bytes())
     assert doc.meta["encoding"] == encoding
     assert "북조선 사람들은 흔히 자국을 조선(朝鮮)이나 공화국(共和國)이라고 부른다." in doc.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["가나다라 마바사 가격은 가장 싸다.", "가", "각 부처는 가을까지 計劃을 낸다. (2024)"],
+)
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_korean_utf16_without_bom_gets_its_byte_order(text: str, codec: str) -> None:
+    # 가 (U+AC00) puts its NUL byte first in little-endian: NUL positions mislead
+    assert decode_text(text.encode(codec), "x.txt") == (text, codec)

@@ -47,6 +47,7 @@ def test_json_report_round_trips():
         "updated": 1,
         "unchanged": 1,
         "duplicate": 1,
+        "skipped": 0,
         "removed": 1,
         "failed": 2,
     }

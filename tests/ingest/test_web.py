@@ -325,3 +325,15 @@ def test_https_connects_to_the_checked_address_and_verifies_the_host_name(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_xml_page_read_as_html_prints_no_warning(capfd) -> None:
+    from ingest.loaders import load_bytes
+
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss><channel><title>뉴스</title><item>'
+        "<description>피드 본문 문장이다.</description></item></channel></rss>"
+    ).encode()
+    loaded = load_bytes("feed.html", feed)
+    assert "피드 본문 문장이다." in loaded.text
+    assert "XMLParsedAsHTMLWarning" not in capfd.readouterr().err  # the worker's console too

@@ -374,3 +374,32 @@ def test_the_app_has_collection_pickers(corpus_assistant) -> None:
     assert dropdowns["chat-documents"].multiselect
     assert dropdowns["doc-collection"].value == "기본"
     assert ("기본 (2)", "기본") in dropdowns["doc-collection"].choices
+
+
+def test_a_dotfile_in_an_upload_batch_is_skipped_with_a_note(fake_assistant, tmp_path) -> None:
+    good = tmp_path / "whale.txt"
+    good.write_text("제주 파란고래 연구소의 예산은 417억원이다.", encoding="utf-8")
+    finder = tmp_path / ".DS_Store"
+    finder.write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 64)
+    lock = tmp_path / "~$보고서.docx"
+    lock.write_bytes(b"office lock")
+    result = cb.upload(fake_assistant, [str(finder), str(good), str(lock)])
+    rows = {r[0]: r for r in result.outcomes}
+    assert rows["whale.txt"][1] == "추가됨"
+    assert rows[".DS_Store"][1] == rows["~$보고서.docx"][1] == "건너뜀"
+    assert "숨은 파일" in rows[".DS_Store"][3]
+    assert result.failed == 0
+    assert "건너뜀 2" in result.summary
+
+
+def test_the_upload_box_takes_a_batch_with_files_of_any_name(corpus_assistant, tmp_path) -> None:
+    from gradio.data_classes import FileData, ListFiles
+
+    app = ui.build_app(corpus_assistant)
+    box = next(c for c in app.blocks.values() if getattr(c, "elem_id", None) == "upload")
+    paths = []
+    for name in (".DS_Store", "report.hwp", "scan.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+        paths.append(str(tmp_path / name))
+    taken = box.preprocess(ListFiles(root=[FileData(path=p) for p in paths]))
+    assert [Path(p).name for p in taken] == [".DS_Store", "report.hwp", "scan.png", "notes.txt"]
