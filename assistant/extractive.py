@@ -247,10 +247,13 @@ class ExtractiveAnswerer:
         documents do not hold the answer ("애플의 2023년 매출" over a corpus that never mentions
         2023). Spaces and punctuation are ignored, one word of a multi-word name suffices, a
         trailing particle Kiwi left on a name is tolerated, and so is a misspelling of a name of
-        three characters or more (헤리슨 for 해리슨; numbers must match exactly).
+        three characters or more (헤리슨 for 해리슨; numbers must match exactly). A word also
+        counts when it names the passage's file ("footnote-endnote 예제"), a number only in
+        the text (a file named hankook-2023-… does not report Apple's 2023 sales).
         """
-        text = " ".join(f"{h.chunk.title} {h.chunk.text}" for h in hits).lower()
-        compact = _compact(text)
+        text = " ".join(f"{h.chunk.title} {h.chunk.context} {h.chunk.text}" for h in hits)
+        compact = _compact(text.lower())
+        names = _compact(" ".join(h.chunk.source for h in hits).lower())
         missing = []
         for anchor in self.tokenizer.anchors(question):
             keys = [_compact(anchor), *(_compact(w) for w in anchor.split() if len(w) >= 2)]
@@ -258,6 +261,7 @@ class ExtractiveAnswerer:
                 key in compact
                 or (len(key) >= 3 and not key.isascii() and key[:-1] in compact)
                 or _near(key, compact)
+                or (not key.isdigit() and key in names)
                 for key in keys
             ):
                 continue

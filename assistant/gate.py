@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.extractive import _NOT_FOCUS, FEATURES, ExtractiveAnswerer, answer_type
+from ingest.reader import passage_text
 from ingest.records import Hit
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,17 @@ GATE_FEATURES = (
     "coverage_best",  # IDF-weighted share of the question's morphemes in that passage
 )
 MODEL_PATH = Path(__file__).with_name("gate_model.json")  # written by bench/abstain.py --write
+
+# Words that name what is asked for or where it stands in the document, not what it is about:
+# "캐글을 창업한 사람은?" holds no "사람" in its answer, "sample-5017의 각주 내용은?" no "각주".
+# They are not content the passages must cover (a small corpus would make them look rare).
+NOT_CONTENT = frozenset(
+    {"사람", "인물", "곳", "장소", "때", "시기", "시점", "이유", "방법", "명칭", "내용", "값"}
+    | {"문서", "자료", "파일", "서식", "양식", "예제", "예시", "기사", "보고서", "표", "칸", "열"}
+    | {"행", "쪽", "면", "머리말", "머리글", "꼬리말", "바닥글", "각주", "미주", "스캔", "첫"}
+    | {"번째", "번", "두", "문구", "상단", "하단", "부분", "마지막", "따르", "적히", "쓰이", "표기"}
+    | {"무엇", "누구", "어디", "언제", "얼마", "무슨", "어떤", "어느", "몇", "모두", "명", "개"}
+)
 
 _TYPED = [FEATURES.index(f) for f in ("number_typed", "entity_typed", "date_typed")]
 
@@ -152,7 +164,7 @@ class AnswerabilityGate:
         if not len(a.scores):
             return np.zeros(len(GATE_FEATURES)), ()
         tokenize = self.scorer._tokens
-        q_seq = self.scorer.tokenizer.tokenize(question)
+        q_seq = [t for t in self.scorer.tokenizer.tokenize(question) if t not in NOT_CONTENT]
         q_toks = list(dict.fromkeys(q_seq))
         n, df = self.statistics(q_toks)
         idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in q_toks}
@@ -160,7 +172,7 @@ class AnswerabilityGate:
         total = sum(idf.values()) or 1.0
 
         sent_toks = [tokenize(c.text) for c in a.candidates]
-        passages: list[set[str]] = [set(tokenize(h.chunk.title)) for h in hits]
+        passages: list[set[str]] = [set(tokenize(_heading(h))) for h in hits]
         for c, toks in zip(a.candidates, sent_toks, strict=True):
             passages[c.source] |= toks
         best = int(np.argmax(a.scores))
@@ -221,6 +233,14 @@ class AnswerabilityGate:
         if not verdict.answerable:
             logger.info("not answerable: P=%.3f %s missing %s", p, verdict.features, missing)
         return verdict
+
+
+def _heading(hit: Hit) -> str:
+    """What the search saw of a passage besides its text: title, file name, table header, OCR
+    mark (a question may name the document by any of them)."""
+    c = hit.chunk
+    source = c.source.replace(".", " ")  # "A_form.hwpx" is read as A, form, hwpx
+    return passage_text(c.title, "", c.context, source=source, scanned=c.ocr)
 
 
 __all__ = ["GATE_FEATURES", "AnswerabilityGate", "GateModel", "Verdict", "expand"]

@@ -35,9 +35,10 @@ Pending = list[tuple[Document, list[NewChunk]]]
 
 
 def embed_chunks(embedder: Embedder, pending: Pending) -> Pending:
-    """The same documents and chunks with their vectors filled in (one embedding call)."""
+    """The same documents and chunks with their vectors filled in (one embedding call); the
+    file name is left out of the embedded text (see :func:`passage_text`)."""
     texts = [
-        passage_text(d.title, c.text, c.context, source=d.source, scanned=c.ocr)
+        passage_text(d.title, c.text, c.context, scanned=c.ocr)
         for d, chunks in pending
         for c in chunks
     ]

@@ -73,3 +73,22 @@ def test_a_refused_question_never_reaches_the_answerer(
     if not found:
         assert "gate" in answer.flags
         assert answer.sources, "the closest passages are still shown"
+
+
+def test_words_naming_the_file_or_a_part_of_the_document_are_not_missing(
+    fake_assistant, tmp_path: Path
+) -> None:
+    doc = tmp_path / "whale-notes.txt"
+    doc.write_text("고래 연구소의 올해 예산은 417억원이다. 연구소는 울산에 있다.", encoding="utf-8")
+    fake_assistant.ingest([doc])
+    gate = AnswerabilityGate(
+        fake_assistant.answerers["extractive"],
+        fake_assistant.index.term_statistics,
+        model=_model(0.0),
+    )
+    question = "whale-notes 문서의 첫 번째 표에서 고래 연구소의 예산은 얼마인가?"
+    hits = fake_assistant.search(question, k=3)
+    row, missing = gate.features(question, hits)
+    assert missing == ()
+    assert row[GATE_FEATURES.index("missing_rare")] == 0.0
+    assert "직원" in gate.features("고래 연구소의 직원 수는?", hits)[1]
