@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.answers import NOT_FOUND
-from assistant.extractive import FEATURES, WEIGHTS, ExtractiveAnswerer, answer_type
+from assistant.extractive import FEATURES, WEIGHTS, Analysis, ExtractiveAnswerer, answer_type
 from index.morph import MorphTokenizer
 from ingest.records import Chunk, Hit
 
@@ -178,3 +178,82 @@ def test_a_chunk_starting_inside_a_table_reads_rows_with_the_header_of_its_conte
         "이름: 칠득이 · 국어: 77 · 영어: 70 · 수학: 71",
         "이름: 팔푼이 · 국어: 88 · 영어: 66 · 수학: 60",
     ]
+
+
+# -- composing the answer: one document read in order, another only when it adds something --
+
+HOME = "고래 연구소는 1990년에 세워졌다. 연구소는 제주에 있다. 고래 연구소의 예산은 417억원이다."
+
+
+def _scripted(answerer, monkeypatch, hits, scores, typed=()) -> None:
+    """Make the answerer score the candidates of ``hits`` as given (``typed``: candidates
+    holding the asked-for kind of answer)."""
+    cands = answerer.candidates(hits)
+    assert len(cands) == len(scores)
+    rows = np.zeros((len(cands), len(FEATURES)))
+    for i in typed:
+        rows[i, FEATURES.index("number_typed")] = 1.0
+    analysis = Analysis(cands, rows, np.array(scores, dtype=float), np.zeros(len(cands)))
+    monkeypatch.setattr(answerer, "analyse", lambda question, hits: analysis)
+
+
+def test_answer_starts_with_the_answering_sentence_then_its_document_in_order(
+    answerer, monkeypatch
+) -> None:
+    hits = [_hit(1, HOME), _hit(2, "오늘 제주의 날씨는 맑다.", score=0.9)]
+    _scripted(answerer, monkeypatch, hits, [3.0, 2.5, 6.0, 2.6], typed=[2])
+    answer = answerer.answer("고래 연구소의 예산은 얼마인가?", hits)
+    assert answer.text == (
+        "고래 연구소의 예산은 417억원이다. [1] 고래 연구소는 1990년에 세워졌다. [1] "
+        "연구소는 제주에 있다. [1]"
+    )
+    assert [s.hit.chunk.id for s in answer.sources] == [1]  # the weather adds nothing
+
+
+def test_another_chunk_of_the_same_document_is_read_in_document_order(
+    answerer, monkeypatch
+) -> None:
+    first = Chunk(1, "doc", 0, "연구소는 제주에 있다.", 0, 12, "연구소", "doc.txt")
+    later = Chunk(
+        2,
+        "doc",
+        1,
+        "고래 연구소의 예산은 417억원이다. 예산은 매년 늘었다.",
+        13,
+        43,
+        "연구소",
+        "doc.txt",
+    )
+    hits = [Hit(later, 1.0), Hit(first, 0.9)]
+    _scripted(answerer, monkeypatch, hits, [6.0, 2.5, 3.0], typed=[0])
+    answer = answerer.answer("고래 연구소의 예산은 얼마인가?", hits)
+    assert answer.text == (
+        "고래 연구소의 예산은 417억원이다. [1] 연구소는 제주에 있다. [2] 예산은 매년 늘었다. [1]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("other", "scores", "typed"),
+    [
+        # it holds a word of the question the first document lacks (소장)
+        ("고래 연구소 소장은 김바다이다.", [3.0, 2.5, 6.0, 2.2], [2]),
+        # it holds the asked-for kind of answer (a number) and the first document does not
+        ("작년 고래 연구소 지원금은 12억원이었다.", [3.0, 2.5, 6.0, 2.2], [3]),
+        # it scores within a point of the best: an answer as likely as the first one's
+        ("고래 연구소는 제주에서 고래를 연구한다.", [3.0, 2.5, 6.0, 5.5], [2]),
+    ],
+)
+def test_another_documents_sentence_only_when_it_adds_what_the_first_lacks(
+    answerer, monkeypatch, other: str, scores: list[float], typed: list[int]
+) -> None:
+    hits = [_hit(1, HOME), _hit(2, other, score=0.9)]
+    _scripted(answerer, monkeypatch, hits, scores, typed=typed)
+    question = (
+        "고래 연구소 소장과 예산은 얼마인가?" if "소장" in other else "고래 연구소 예산은 얼마인가?"
+    )
+    answer = answerer.answer(question, hits)
+    # the weakest sentence of the first document (연구소는 제주에 있다.) makes room for it
+    assert answer.text == (
+        f"고래 연구소의 예산은 417억원이다. [1] 고래 연구소는 1990년에 세워졌다. [1] {other} [2]"
+    )
+    assert [s.hit.chunk.id for s in answer.sources] == [1, 2]
