@@ -332,7 +332,7 @@ def test_fresh_index_folder_holds_a_manifest(open_index) -> None:  # type: ignor
     index = open_index()
     manifest = json.loads((index.folder / "manifest.json").read_text())
     assert manifest["model"] == "fake-bigram"
-    assert manifest["dim"] == 64
+    assert manifest["dim"] == 65
     assert manifest["normalized"] is True
     assert manifest["schema_version"] >= 1
     assert {"chunk_size", "chunk_overlap", "created_at"} <= set(manifest)

@@ -95,7 +95,7 @@ def test_a_failed_rebuild_leaves_the_old_index(
     built, index_settings, fake_embedder, tokenizer, open_index
 ) -> None:  # type: ignore[no-untyped-def]
     class Broken:
-        name, dim = "fake-bigram", 64
+        name, dim = "fake-bigram", 65
 
         def embed(self, texts: list[str], *, kind: str) -> np.ndarray:
             raise RuntimeError("model crashed")
@@ -135,7 +135,7 @@ def test_a_swap_killed_between_its_renames_is_recovered(
     extra = Index(
         staging_folder(folder),
         model="fake-bigram",
-        dim=64,
+        dim=65,
         chunk_size=80,
         chunk_overlap=10,
         tokenizer=tokenizer,
