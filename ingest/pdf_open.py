@@ -80,17 +80,8 @@ def _row_bands(edges: list[Edge]) -> list[tuple[Box, list[float]]]:
         (e for e in edges if e["orientation"] == "h" and e["x1"] - e["x0"] >= MIN_RULE),
         key=lambda e: (round(e["x0"]), round(e["x1"]), e["top"]),
     )
-    groups: list[list[Edge]] = []
-    for e in rules:
-        for group in groups:
-            g = group[0]
-            if abs(g["x0"] - e["x0"]) <= SAME and abs(g["x1"] - e["x1"]) <= SAME:
-                group.append(e)
-                break
-        else:
-            groups.append([e])
     bands = []
-    for group in groups:
+    for group in _groups(rules, "x0", "x1"):
         tops = _distinct(sorted(e["top"] for e in group))
         if len(tops) >= MIN_ROWS + 1:
             x0 = min(e["x0"] for e in group)
@@ -157,20 +148,26 @@ def _gutters(chars: list[Char], x0: float, x1: float, width: float) -> list[tupl
 # -- columns ruled, rows from the text ---------------------------------------------------------
 
 
-def _column_bands(edges: list[Edge]) -> list[tuple[Box, list[float]]]:
-    """Three or more long vertical rules sharing their top and bottom: a box and their x's."""
-    rules = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] >= MIN_RULE]
+def _groups(rules: list[Edge], start: str, end: str) -> list[list[Edge]]:
+    """Rules grouped by where they start and end (within ``SAME`` of a group's first rule)."""
     groups: list[list[Edge]] = []
-    for e in sorted(rules, key=lambda e: (e["top"], e["bottom"], e["x0"])):
+    for e in rules:
         for group in groups:
             g = group[0]
-            if abs(g["top"] - e["top"]) <= SAME and abs(g["bottom"] - e["bottom"]) <= SAME:
+            if abs(g[start] - e[start]) <= SAME and abs(g[end] - e[end]) <= SAME:
                 group.append(e)
                 break
         else:
             groups.append([e])
+    return groups
+
+
+def _column_bands(edges: list[Edge]) -> list[tuple[Box, list[float]]]:
+    """Three or more long vertical rules sharing their top and bottom: a box and their x's."""
+    rules = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] >= MIN_RULE]
     bands = []
-    for group in groups:
+    ordered = sorted(rules, key=lambda e: (e["top"], e["bottom"], e["x0"]))
+    for group in _groups(ordered, "top", "bottom"):
         xs = _distinct(sorted(e["x0"] for e in group))
         if len(xs) >= 3:
             top = min(e["top"] for e in group)
