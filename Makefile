@@ -49,8 +49,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install system-deps lint typecheck
-	$(PY) -m pytest
+# The suite's quality tests use the models `make model` built (read-only).
+test: install system-deps model lint typecheck
+	JARYO_TEST_MODELS=$(abspath $(DATA))/models $(PY) -m pytest
 
 unit: install
 	$(PY) -m pytest -m "not quality and not browser"

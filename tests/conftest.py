@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -72,11 +73,34 @@ def fake_assistant(settings: Settings, fake_embedder: FakeEmbedder):
     assistant.index.close()
 
 
+def _prebuilt_models() -> Path | None:
+    """``JARYO_TEST_MODELS``: a models folder ``make model`` built from this checkout (``make
+    test`` passes ``data/models``), used read-only when both the model and a current ONNX
+    export are complete; else the session builds its own under a temporary folder."""
+    from index.onnx_backend import EXPORT_VERSION, FILES
+
+    folder = os.environ.get("JARYO_TEST_MODELS")
+    if not folder:
+        return None
+    models = Path(folder)
+    onnx = models / "multilingual-e5-small-onnx"
+    try:
+        meta = json.loads((onnx / "export.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    complete = all((onnx / f).is_file() for f in (*FILES.values(), "tokenizer.json"))
+    built = (models / "multilingual-e5-small" / "modules.json").is_file()
+    return models if built and complete and meta.get("version") == EXPORT_VERSION else None
+
+
 @pytest.fixture(scope="session")
 def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model, built from PyPI packages once per test session."""
+    """The default model, built from PyPI packages once per test session (or ``make model``'s)."""
     from index.e5build import build_e5_model
 
+    prebuilt = _prebuilt_models()
+    if prebuilt is not None:
+        return prebuilt / "multilingual-e5-small"
     return build_e5_model(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
 
 

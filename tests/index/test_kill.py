@@ -20,7 +20,8 @@ from index.store import Store
 
 WORKER_PATH = Path(__file__).with_name("_ingest_worker.py")
 ROOT = WORKER_PATH.parents[2]
-KILLS = int(os.environ.get("JARYO_KILL_ROUNDS", "18"))
+# 8 rounds here (4 on milvus-lite); bench/kill.py runs 50+ (JARYO_KILL_ROUNDS)
+KILLS = int(os.environ.get("JARYO_KILL_ROUNDS", "8"))
 
 
 def _start_worker(

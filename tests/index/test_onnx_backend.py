@@ -23,11 +23,17 @@ SENTENCES = [
 pytestmark = pytest.mark.quality
 
 
+@pytest.fixture(scope="module")
+def onnx(onnx_dir: Path, real_embedder) -> dict[str, OnnxEmbedder]:
+    """Both precisions of the export, each loaded once (a load takes seconds, a call does not)."""
+    int8 = OnnxEmbedder(onnx_dir, name="multilingual-e5-small", precision="int8")
+    return {"fp32": real_embedder, "int8": int8}
+
+
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_onnx_vectors_match_torch(onnx_dir: Path, torch_embedder, precision, kind) -> None:
-    onnx = OnnxEmbedder(onnx_dir, name=torch_embedder.name, precision=precision, batch_size=4)
-    ours = onnx.embed(SENTENCES, kind=kind)
+def test_onnx_vectors_match_torch(onnx, torch_embedder, precision, kind) -> None:
+    ours = onnx[precision].embed(SENTENCES, kind=kind)
     reference = torch_embedder.embed(SENTENCES, kind=kind)
     assert ours.shape == reference.shape == (len(SENTENCES), 384)
     assert ours.dtype == np.float32
@@ -40,20 +46,18 @@ def test_onnx_vectors_match_torch(onnx_dir: Path, torch_embedder, precision, kin
 
 
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
-def test_padding_does_not_change_a_vector(onnx_dir: Path, precision) -> None:
-    onnx = OnnxEmbedder(onnx_dir, name="multilingual-e5-small", precision=precision, batch_size=8)
-    alone = onnx.embed([SENTENCES[0]], kind="passage")[0]
-    batched = onnx.embed(SENTENCES, kind="passage")[0]  # padded to the longest sentence
+def test_padding_does_not_change_a_vector(onnx, precision) -> None:
+    alone = onnx[precision].embed([SENTENCES[0]], kind="passage")[0]
+    batched = onnx[precision].embed(SENTENCES, kind="passage")[0]  # padded to the longest one
     if precision == "fp32":
         np.testing.assert_allclose(batched, alone, atol=1e-4)
     else:  # dynamic int8 scales activations per batch, so companions move a vector slightly
         assert float(batched @ alone) >= 0.995
 
 
-def test_int8_keeps_the_ranking(onnx_dir: Path, torch_embedder) -> None:
-    onnx = OnnxEmbedder(onnx_dir, name=torch_embedder.name)
+def test_int8_keeps_the_ranking(onnx, torch_embedder) -> None:
     query = "딥시크가 주장한 V3 개발 비용은?"
-    for embedder in (onnx, torch_embedder):
+    for embedder in (onnx["int8"], torch_embedder):
         q = embedder.embed([query], kind="query")[0]
         p = embedder.embed(SENTENCES, kind="passage")
         assert int(np.argmax(p @ q)) == 0
