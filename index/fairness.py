@@ -1,0 +1,173 @@
+"""Fair turns at a shared compute resource (Kiwi, the embedding model).
+
+Python's ``threading.Lock`` is not FIFO: whoever asks right after a release usually wins, so 20
+chat threads each taking the Kiwi lock a few dozen times an answer kept a background ingest
+waiting indefinitely (a 1 MB upload had not finished after 360 s under 20 chat clients;
+alone it takes about 90 s). :class:`ShareLock` grants turns in order of request within a class
+of work, and between classes by the time each has held the resource, weighted by its share:
+with equal shares a waiting ingest gets half of the resource's time however many answer
+threads queue, and answers the other half however long the ingest is.
+
+The class of the calling thread is set with :func:`background_work` (ingestion) and is
+``"answer"`` otherwise, so code that takes the lock needs to know nothing about who calls it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+ANSWER = "answer"
+INGEST = "ingest"
+# A waiting ingest gets a third of the time, answers two thirds (bench/chat_under_ingest.py:
+# with equal shares 20 clients got 5.8 answers/s instead of 10 and one 4.7 s gap)
+DEFAULT_SHARES = {ANSWER: 2.0, INGEST: 1.0}
+# Texts per turn at the embedding model for background work: a batch of 32 chunks of 500
+# characters holds the model for about 3 s on 2 cores, and every answer needs a turn too.
+BACKGROUND_BATCH = 4
+
+_work_class: contextvars.ContextVar[str] = contextvars.ContextVar("jaryo_work", default=ANSWER)
+
+
+def work_class() -> str:
+    """The class of work the calling thread is doing."""
+    return _work_class.get()
+
+
+@contextmanager
+def background_work(kind: str = INGEST) -> Iterator[None]:
+    """Mark the calling thread's work inside the block as ``kind`` (ingestion by default)."""
+    token = _work_class.set(kind)
+    try:
+        yield
+    finally:
+        _work_class.reset(token)
+
+
+class _Waiter:
+    __slots__ = ("event", "kind")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.event = threading.Event()
+
+
+class ShareLock:
+    """A non-reentrant lock, FIFO within each class of work, shared between classes by time.
+
+    Each class has a virtual clock: the seconds it held the lock divided by its share. On
+    release the lock goes to the first waiter of the waiting class whose clock is lowest. A
+    class that was idle starts from the lowest clock among the busy classes, so idleness is
+    not banked as credit for a later burst.
+
+    Threads of a class named in ``shared`` may hold the lock together (answers may run the
+    thread-safe model at once); a newcomer of that class joins them only while no other class
+    waits with a lower clock than theirs, counting the current turn, so a stream of answers
+    cannot keep an ingest out.
+    """
+
+    def __init__(
+        self,
+        shares: dict[str, float] | None = None,
+        *,
+        shared: frozenset[str] = frozenset(),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._shares = dict(shares or DEFAULT_SHARES)
+        if any(s <= 0 for s in self._shares.values()):
+            raise ValueError("every share must be positive")
+        self._shared = shared
+        self._clock = clock
+        self._mutex = threading.Lock()
+        self._queues: dict[str, deque[_Waiter]] = {k: deque() for k in self._shares}
+        self._used = dict.fromkeys(self._shares, 0.0)
+        self._holder: str | None = None
+        self._holders = 0
+        self._since = 0.0
+
+    def held_seconds(self) -> dict[str, float]:
+        """Virtual seconds each class has held the lock (real seconds over its share)."""
+        with self._mutex:
+            return dict(self._used)
+
+    def waiting(self) -> int:
+        """Threads waiting for a turn now."""
+        with self._mutex:
+            return sum(len(q) for q in self._queues.values())
+
+    def _busy(self) -> list[str]:
+        busy = [k for k, q in self._queues.items() if q]
+        if self._holder is not None:
+            busy.append(self._holder)
+        return busy
+
+    def _may_join(self, kind: str) -> bool:
+        if self._holder != kind or kind not in self._shared:
+            return False
+        running = self._used[kind] + (self._clock() - self._since) / self._shares[kind]
+        return not any(q and self._used[k] < running for k, q in self._queues.items())
+
+    def acquire(self, kind: str | None = None) -> None:
+        """Wait for a turn as ``kind`` (default: the calling thread's :func:`work_class`)."""
+        kind = kind or work_class()
+        if kind not in self._shares:
+            kind = ANSWER if ANSWER in self._shares else next(iter(self._shares))
+        with self._mutex:
+            if self._holder is None and not any(self._queues.values()):
+                self._grant(kind, 1)
+                return
+            if self._may_join(kind):
+                self._holders += 1
+                return
+            busy = self._busy()
+            if kind not in busy:
+                self._used[kind] = max(self._used[kind], min(self._used[k] for k in busy))
+            waiter = _Waiter(kind)
+            self._queues[kind].append(waiter)
+        try:
+            waiter.event.wait()
+        except BaseException:  # interrupted: give back a turn granted meanwhile, or leave
+            with self._mutex:
+                granted = waiter.event.is_set()
+                if not granted:
+                    self._queues[kind].remove(waiter)
+            if granted:
+                self.release()
+            raise
+
+    def _grant(self, kind: str, holders: int) -> None:
+        self._holder, self._holders = kind, holders
+        self._since = self._clock()
+
+    def release(self) -> None:
+        """End the current turn and hand the lock to the next waiter(s), if any."""
+        with self._mutex:
+            if self._holder is None:
+                raise RuntimeError("release of an unheld ShareLock")
+            self._holders -= 1
+            if self._holders:
+                return  # others of a shared class still hold it
+            self._used[self._holder] += (self._clock() - self._since) / self._shares[self._holder]
+            waiting = [k for k, q in self._queues.items() if q]
+            if not waiting:
+                self._holder = None
+                return
+            kind = min(waiting, key=lambda k: self._used[k])
+            queue = self._queues[kind]
+            granted = list(queue) if kind in self._shared else [queue[0]]
+            for _ in granted:
+                queue.popleft()
+            self._grant(kind, len(granted))
+            for waiter in granted:
+                waiter.event.set()
+
+    def __enter__(self) -> ShareLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
