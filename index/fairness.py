@@ -1,12 +1,14 @@
 """Fair turns at a shared compute resource (Kiwi, the embedding model).
 
-Python's ``threading.Lock`` is not FIFO: whoever asks right after a release usually wins, so 20
-chat threads each taking the Kiwi lock a few dozen times an answer kept a background ingest
-waiting indefinitely (a 1 MB upload had not finished after 360 s under 20 chat clients;
-alone it takes about 90 s). :class:`ShareLock` grants turns in order of request within a class
-of work, and between classes by the time each has held the resource, weighted by its share:
-with equal shares a waiting ingest gets half of the resource's time however many answer
-threads queue, and answers the other half however long the ingest is.
+A background ingest shares Kiwi and the model with every answer being composed. Left to the
+operating system and ``threading.Lock`` (not FIFO: whoever asks right after a release usually
+wins), one ingest thread against N answer threads gets a share that shrinks with N: under 20
+chat clients the chunking of a 0.3 MB line took 22 s instead of 1.5 s, 9.5 s of it waiting for
+the Kiwi lock, and the whole upload 202 s (bench/chat_under_ingest.py, profiled by sampling the
+job thread). :class:`ShareLock` grants turns in order of request within a class of work, and
+between classes by the time each has held the resource, weighted by its share, so a waiting
+ingest gets its share of the resource's time however many answer threads queue, and answers
+theirs however long the ingest is.
 
 The class of the calling thread is set with :func:`background_work` (ingestion) and is
 ``"answer"`` otherwise, so code that takes the lock needs to know nothing about who calls it.
