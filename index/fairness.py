@@ -131,13 +131,14 @@ class ShareLock:
         if kind not in self._shares:
             kind = ANSWER if ANSWER in self._shares else next(iter(self._shares))
         with self._mutex:
-            if self._may_take(kind):
-                self._take(kind)
-                return
             if not self._waiting[kind] and self._holder != kind:  # idle until now
                 busy = [k for k, n in self._waiting.items() if n]
                 busy += [self._holder] if self._holder is not None else []
-                self._used[kind] = max(self._used[kind], min(self._used[k] for k in busy))
+                if busy:
+                    self._used[kind] = max(self._used[kind], min(self._used[k] for k in busy))
+            if self._may_take(kind):
+                self._take(kind)
+                return
             self._waiting[kind] += 1
             try:
                 while not self._may_take(kind):
