@@ -5,10 +5,9 @@ operating system and ``threading.Lock`` (not FIFO: whoever asks right after a re
 wins), one ingest thread against N answer threads gets a share that shrinks with N: under 20
 chat clients the chunking of a 0.3 MB line took 22 s instead of 1.5 s, 9.5 s of it waiting for
 the Kiwi lock, and the whole upload 202 s (bench/chat_under_ingest.py, profiled by sampling the
-job thread). :class:`ShareLock` grants turns in order of request within a class of work, and
-between classes by the time each has held the resource, weighted by its share, so a waiting
-ingest gets its share of the resource's time however many answer threads queue, and answers
-theirs however long the ingest is.
+job thread). :class:`ShareLock` shares the resource between classes of work by the time each
+has held it, weighted by its share, so a waiting ingest gets its share of the resource's time
+however many answer threads queue, and answers theirs however long the ingest is.
 
 The class of the calling thread is set with :func:`background_work` (ingestion) and is
 ``"answer"`` otherwise, so code that takes the lock needs to know nothing about who calls it.
