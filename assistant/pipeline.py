@@ -13,6 +13,7 @@ from dataclasses import replace
 from index.collection import Index
 from index.embedder import Embedder
 from index.failures import disk_full
+from index.fairness import background_work
 from index.membership import DEFAULT_COLLECTION, clean_name
 from index.store import NewChunk
 from ingest.chunking import chunk_text
@@ -119,8 +120,20 @@ class Ingestor:
         ``sync_root_ids`` (the ids found on disk) also take the documents of that collection
         whose files are gone out of it (deleting those no other collection holds).
 
-        A file already stored, unchanged or under another name, joins the collection.
+        A file already stored, unchanged or under another name, joins the collection. Its
+        turns at Kiwi and the model are those of background work, so answers asked meanwhile
+        share them fairly with it (:mod:`index.fairness`).
         """
+        with background_work():
+            return self._ingest(sources, sync_root_ids, progress, collection)
+
+    def _ingest(
+        self,
+        sources: list[Source],
+        sync_root_ids: set[str] | None,
+        progress: Progress | None,
+        collection: str | None,
+    ) -> IngestReport:
         target = clean_name(collection or DEFAULT_COLLECTION)  # a bad name fails before work
         if self.index.read_only:
             raise disk_full(self.index.store.path)  # before reading and embedding every file

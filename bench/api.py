@@ -3,11 +3,11 @@ while an upload is ingesting.
 
     .venv/bin/python bench/api.py --models-dir data/models [--clients 20] [--seconds 60]
 
-1. Overhead: the seed questions (tests/data/seed_qa.jsonl) over the shipped corpus, each asked
-   in-process (``Assistant.search`` / ``Assistant.ask``) and over loopback HTTP (``POST
-   /v1/search`` / ``POST /v1/chat/completions``) one after the other (which goes first alternates
-   by round), ``--repeat`` rounds after one warm-up round; p50/p95 of each and of the
-   per-question difference.
+1. Overhead: the seed questions (``--seed-qa``, default ../shared/evaldata/seed_qa.jsonl) over
+   the shipped corpus, each asked in-process (``Assistant.search`` / ``Assistant.ask``) and
+   over loopback HTTP (``POST /v1/search`` / ``POST /v1/chat/completions``) one after the other
+   (which goes first alternates by round), ``--repeat`` rounds after one warm-up round;
+   p50/p95 of each and of the per-question difference.
 2. Load: ``--clients`` threads, each with its own ``openai`` SDK client, ask chat completions
    (every other one streamed) for ``--seconds`` while KorQuAD dev documents are uploaded through
    ``POST /v1/documents?background=true`` (batch after batch, polled through ``/v1/jobs``), so
@@ -31,12 +31,14 @@ from typing import Any
 import common
 import httpx
 
-SEED_QA = common.ROOT / "tests" / "data" / "seed_qa.jsonl"
+SEED_QA = common.ROOT.parent / "shared" / "evaldata" / "seed_qa.jsonl"
+if not SEED_QA.exists():  # a worktree elsewhere than beside shared/
+    SEED_QA = Path("/work/shared/evaldata/seed_qa.jsonl")
 CORPUS = common.ROOT / "corpus"
 
 
-def _questions() -> list[str]:
-    lines = SEED_QA.read_text(encoding="utf-8").splitlines()
+def _questions(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
@@ -194,7 +196,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=4, help="rounds of the overhead part")
     parser.add_argument("--upload-docs", type=int, default=140, help="KorQuAD documents at most")
     parser.add_argument("--upload-batch", type=int, default=10)
+    parser.add_argument(
+        "--seed-qa", type=Path, default=SEED_QA, help="JSON lines with a 'question' each."
+    )
     args = parser.parse_args()
+    questions = _questions(args.seed_qa)  # a wrong path fails before the model loads
     work, models = common.start(args, "jaryo-bench-api-")
 
     import ui
@@ -214,7 +220,6 @@ def main() -> None:
         common.korquad(docs)
     files = sorted(docs.rglob("*.txt"))[: args.upload_docs]
     server = ui.BackgroundServer(ui.create_app(assistant), "127.0.0.1", settings.port).start()
-    questions = _questions()
     try:
         rows = overhead(assistant, server.url, questions, args.repeat)
         print(

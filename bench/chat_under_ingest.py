@@ -11,7 +11,9 @@ chunked (Kiwi) and embedded inside the server while ``--clients`` threads ask
 time and chunks, answers and errors during it, latency p50/p95/max, and the largest gap
 between consecutive answers (any client) from the upload's start to its end. Before the
 upload, the clients get through their first answers, then ``--baseline`` seconds of answers
-without ingestion are measured for comparison.
+without ingestion are measured for comparison. With ``--alone``, a file of the same size (other
+words, so not a duplicate) is first uploaded the same way with no client running, to time
+the same ingest without load.
 """
 
 from __future__ import annotations
@@ -29,6 +31,25 @@ from api import _free_port
 SENTENCE = "딥시크는 새 모델의 개발 비용이 적었다고 주장했지만 일부 전문가는 이를 의심한다. "
 
 
+def upload_alone(url: str, data: bytes, max_seconds: float) -> tuple[float, int]:
+    """Seconds and chunks of one background upload of ``data`` with nothing else running."""
+    http = httpx.Client(base_url=url, timeout=600)
+    t0 = time.perf_counter()
+    r = http.post(
+        "/v1/documents", files=[("files", ("alone.txt", data))], params={"background": "true"}
+    )
+    r.raise_for_status()
+    job = http.get(r.json()["url"]).json()
+    while job["status"] == "running" and time.perf_counter() - t0 < max_seconds:
+        time.sleep(0.5)
+        job = http.get(r.json()["url"]).json()
+    seconds = time.perf_counter() - t0
+    http.close()
+    if job["status"] != "done":
+        raise SystemExit(f"the upload alone did not finish: {job['status']} {job['error']}")
+    return seconds, sum(f["chunks"] for f in job["result"]["files"])
+
+
 def main() -> None:
     """Run the load and print its table."""
     parser = common.base_parser(__doc__)
@@ -37,6 +58,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=3600.0, help="Stop waiting after.")
     parser.add_argument(
         "--baseline", type=float, default=30.0, help="Seconds measured before the upload."
+    )
+    parser.add_argument(
+        "--alone", action="store_true", help="First time the same size of file with no client."
     )
     args = parser.parse_args()
     work, models = common.start(args, "jaryo-chat-under-ingest-")
@@ -57,6 +81,13 @@ def main() -> None:
     ui.warm(assistant)
     assistant.ingest([common.ROOT / "corpus"])
     server = ui.BackgroundServer(ui.create_app(assistant), "127.0.0.1", settings.port).start()
+    alone = (
+        upload_alone(
+            server.url, line.replace("딥시크".encode(), "알리바".encode()), args.max_seconds
+        )
+        if args.alone
+        else None
+    )
     questions = list(CORPUS_QUESTIONS.values())  # the shipped corpus answers them
     answered: list[float] = []  # when each answer arrived
     latencies: list[float] = []
@@ -153,6 +184,11 @@ def main() -> None:
         f"\nbefore the upload ({args.baseline:.0f} s, same clients): {baseline_rate:.1f} "
         f"answers/s, largest gap {baseline_gap:.2f} s"
     )
+    if alone is not None:
+        print(
+            f"the same size alone (no client, same server): {alone[0]:.1f} s, {alone[1]} chunks; "
+            f"under the clients {seconds / alone[0]:.1f}× as long"
+        )
     print(f"largest gap {gap:.2f} s (target ≤ 5 s): {'met' if gap <= 5 else 'NOT met'}")
     for e in sorted(set(errors))[:10]:
         print(f"error: {e}")

@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from index.fairness import ANSWER, BACKGROUND_BATCH, INGEST, ShareLock, work_class
 from ingest.errors import ModelError
 from ingest.settings import DEFAULT_MODEL, Settings
 
@@ -51,21 +52,33 @@ class SentenceTransformerEmbedder:
         self.dim = int(get_dim() or 0)
         self._batch_size = batch_size
         self._prompts = set(self._model.prompts)
+        # answers run at once; a background ingest's batches alone, for half the time
+        self._turns = ShareLock(shared=frozenset({ANSWER}))
 
     def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
-        """Embed in length-sorted batches (sentence-transformers sorts internally)."""
+        """Embed in length-sorted batches, one batch per turn at the model (a background
+        ingest's turns are of at most ``BACKGROUND_BATCH`` texts)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return out
         prompt_name = kind if kind in self._prompts else None
-        vectors = self._model.encode(
-            texts,
-            prompt_name=prompt_name,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=len(texts) > 256 and logger.isEnabledFor(logging.INFO),
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        step = self._batch_size
+        if work_class() == INGEST:
+            step = min(step, BACKGROUND_BATCH)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            with self._turns:
+                vectors = self._model.encode(
+                    [texts[i] for i in rows],
+                    prompt_name=prompt_name,
+                    batch_size=step,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[rows] = vectors
+        return out
 
 
 def default_model_path(settings: Settings) -> Path:

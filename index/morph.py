@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cache
+
+from index.fairness import ShareLock
 
 # Content-bearing part-of-speech tags kept for BM25: nouns, numerals, foreign words, Chinese
 # characters, verb/adjective stems, roots. Particles and endings are dropped.
@@ -13,7 +14,8 @@ KEEP_TAGS = frozenset(
 JOIN_TAGS = frozenset({"SL", "SN"})
 
 
-_KIWI_LOCK = threading.Lock()
+# FIFO per class of work and shared by time: answers and a background ingest both get turns
+_KIWI_LOCK = ShareLock()
 
 
 @cache

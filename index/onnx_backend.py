@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from index.e5build import PROMPTS
+from index.fairness import ANSWER, BACKGROUND_BATCH, INGEST, ShareLock, work_class
 from ingest.errors import ModelError
 
 logger = logging.getLogger(__name__)
@@ -196,6 +197,8 @@ class OnnxEmbedder:
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self._batch_size = batch_size
         self._prompts = dict(PROMPTS) if prompts is None else prompts
+        # answers run at once; a background ingest's batches alone, for half the time
+        self._turns = ShareLock(shared=frozenset({ANSWER}))
 
     def embed(self, texts: list[str], *, kind: Kind) -> np.ndarray:
         """Embed in batches of similar length, so little padding is computed."""
@@ -205,8 +208,11 @@ class OnnxEmbedder:
         prefix = self._prompts.get(kind, "")
         encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
+        step = self._batch_size
+        if work_class() == INGEST:
+            step = min(step, BACKGROUND_BATCH)
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -214,7 +220,8 @@ class OnnxEmbedder:
                 n = len(encodings[i].ids)
                 ids[r, :n] = encodings[i].ids
                 mask[r, :n] = 1
-            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            with self._turns:
+                (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
