@@ -6,16 +6,17 @@ swap itself is :mod:`index.swap`.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
-from assistant.build import open_index
+from assistant.build import open_index, open_store, store_exists
 from assistant.pipeline import Ingestor, embed_chunks
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
 from index.morph import MorphTokenizer
-from index.store import NewChunk, Store
+from index.store import NewChunk
 from index.swap import recover_interrupted_rebuild, staging_folder, swap_in
 from ingest.errors import IndexError_
 from ingest.records import Document
@@ -39,6 +40,14 @@ def _milvus_collection(settings: Settings, folder: Path) -> str | None:
     return collection_name(folder)
 
 
+def _stored_dim(folder: Path, default: int) -> int:
+    """The vector dimension the index in ``folder`` was built with (its manifest's)."""
+    try:
+        return int(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 def _milvus_token(settings: Settings) -> str:
     return settings.milvus_token.get_secret_value() if settings.milvus_token else ""
 
@@ -58,14 +67,14 @@ def rebuild_index(
     """
     folder = settings.index_dir
     recover_interrupted_rebuild(folder)
-    source_path = folder / "store.sqlite3"
-    if not source_path.exists():
+    if not store_exists(settings, folder):
         raise IndexError_(f"no index at {folder} to rebuild")
     embedder = embedder or load_embedder(settings)
     new = staging_folder(folder)
     if new.exists():
         shutil.rmtree(new)  # a rebuild killed earlier
-    source = Store(source_path)  # read directly: its manifest may name another model
+    # read directly: its manifest may name another model
+    source = open_store(settings, folder, _stored_dim(folder, embedder.dim))
     tokenizer = tokenizer or MorphTokenizer()
     staging = _open(new, settings, embedder, tokenizer)
     try:

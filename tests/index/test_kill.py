@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.build import open_store, store_exists
 from index.collection import Index
-from index.store import Store
 
 WORKER_PATH = Path(__file__).with_name("_ingest_worker.py")
 ROOT = WORKER_PATH.parents[2]
@@ -102,9 +102,8 @@ def test_killed_ingest_leaves_a_sound_index(
             seen["half-built rebuild folder present"] += 1
         if not index_dir.exists():
             seen["killed between the swap's renames"] += 1
-        store_path = index_dir / "store.sqlite3"
-        if store_path.exists():
-            probe = Store(store_path)
+        if store_exists(settings, index_dir):
+            probe = open_store(settings, index_dir, fake_embedder.dim)
             generation = probe.generation()
             probe.close()
             if env:

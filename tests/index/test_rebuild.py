@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from assistant import build
+from assistant.build import open_store
 from assistant.rebuild import rebuild_index
 from index.collection import Index
-from index.store import Store
 from index.swap import COMPLETE_MARK, recover_interrupted_rebuild, retired_folder, staging_folder
 from ingest.errors import IndexError_
 from ingest.records import Document
@@ -64,21 +65,13 @@ def test_rebuild_with_new_chunk_settings(
 
 
 def test_rebuild_after_a_model_change(built, index_settings, tokenizer) -> None:  # type: ignore[no-untyped-def]
-    folder = index_settings.index_dir
+    settings = index_settings.model_copy(update={"model": OtherEmbedder.name})
 
-    def open_other() -> Index:
-        return Index(
-            folder,
-            model=OtherEmbedder.name,
-            dim=OtherEmbedder.dim,
-            chunk_size=80,
-            chunk_overlap=10,
-            tokenizer=tokenizer,
-        )
+    def open_other() -> Index:  # with the store and backend the settings name
+        return build.open_index(settings, OtherEmbedder(), tokenizer)  # type: ignore[arg-type]
 
     with pytest.raises(IndexError_, match="jaryo rebuild"):
         open_other()
-    settings = index_settings.model_copy(update={"model": OtherEmbedder.name})
     assert rebuild_index(settings, embedder=OtherEmbedder(), tokenizer=tokenizer) == 9
     index = open_other()
     try:
@@ -184,7 +177,7 @@ def test_cli_check_and_rebuild(
     assert "9 documents" in result.output
     assert result.output.rstrip().endswith("ok")
 
-    store = Store(index_settings.index_dir / "store.sqlite3")
+    store = open_store(index_settings, index_settings.index_dir, fake_embedder.dim)
     store.apply(put=[(Document("bare.txt", "x", "x", "bare.txt", "txt", "h"), [])], delete=[])
     store.close()
     result = runner.invoke(main, [*args, "check"])
