@@ -32,11 +32,11 @@ def make_store(settings: Settings, folder: Path, dim: int) -> Callable[[], Chunk
         return None
 
     def _open() -> ChunkStore:
-        from index.milvus import folder_collection
-        from index.milvus_store import MilvusStore
+        from index.milvus_store import MilvusStore, index_name
 
-        name = folder_collection(folder)
-        return MilvusStore(name, dim, uri=settings.milvus_target, token=_milvus_token(settings))
+        uri, token = settings.milvus_target, _milvus_token(settings)
+        name = index_name(folder, settings.milvus_collection, uri=uri, token=token)
+        return MilvusStore(name, dim, uri=uri, token=token)
 
     return _open
 

@@ -76,7 +76,10 @@ def rebuild_index(
     # read directly: its manifest may name another model
     source = open_store(settings, folder, _stored_dim(folder, embedder.dim))
     tokenizer = tokenizer or MorphTokenizer()
-    staging = _open(new, settings, embedder, tokenizer)
+    shared = settings.milvus_collection if settings.store == "milvus" else ""
+    # new collections of their own; a shared name is pointed at them once they are swapped in
+    staging_settings = settings.model_copy(update={"milvus_collection": ""})
+    staging = _open(new, staging_settings, embedder, tokenizer)
     try:
         ingestor = Ingestor(
             staging,
@@ -115,7 +118,7 @@ def rebuild_index(
     finally:
         staging.close()
         source.close()
-    rebuilt = _open(new, settings, embedder, tokenizer)  # builds FAISS and BM25 from the new store
+    rebuilt = _open(new, staging_settings, embedder, tokenizer)  # builds the search side
     try:
         report = rebuilt.check()
     finally:
@@ -128,7 +131,12 @@ def rebuild_index(
     retired = _milvus_collection(settings, folder)
     swap_in(folder)
     if retired is not None:
-        from index.milvus import drop_collections
+        from index.milvus import collection_name, drop_collections
+        from index.milvus_store import register
+
+        current = collection_name(folder)
+        if shared and current:  # other nodes find the new collections by the shared name
+            register(shared, current, uri=settings.milvus_target, token=_milvus_token(settings))
 
         drop_collections(settings.milvus_target, _milvus_token(settings), retired)
     logger.info("rebuilt %s: %d documents, %d chunks", folder, report.documents, report.chunks)

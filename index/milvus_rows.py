@@ -94,6 +94,10 @@ TABLES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
 }
 
 
+# the rows naming the current collections of a shared index (``<shared name>_current``)
+CURRENT = [("tx", "INT64", {"is_primary": True}), ("prefix", "VARCHAR", {"max_length": 256})]
+
+
 def create(client: Any, name: str, suffix: str, dim: int) -> bool:
     """Create collection ``name`` of kind ``suffix`` if missing; True if it was created."""
     from pymilvus import DataType, MilvusClient
@@ -101,7 +105,7 @@ def create(client: Any, name: str, suffix: str, dim: int) -> bool:
     if client.has_collection(name, timeout=TIMEOUT):
         return False
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    for field, kind, extra in TABLES[suffix]:
+    for field, kind, extra in TABLES.get(suffix, CURRENT):
         schema.add_field(field, DataType[kind], **extra)
     vector_dim = dim if suffix == "chunks" else len(DUMMY)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=vector_dim)

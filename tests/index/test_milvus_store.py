@@ -151,3 +151,28 @@ def test_two_app_nodes_share_one_index(
     assert not list(other_dir.rglob("*.sqlite3"))
     assert first.check().problems == []
     assert second.check().problems == []
+
+
+def test_a_node_with_an_empty_folder_finds_a_shared_index_also_after_a_rebuild(
+    open_index, index_settings, make_doc, put, fake_embedder, tokenizer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.rebuild import rebuild_index
+
+    shared = f"shared_{uuid.uuid4().hex[:8]}"
+    first = open_index(milvus_collection=shared)
+    put(first, [make_doc(f"d{i}.txt") for i in range(4)])
+    docs = [d.doc_id for d in first.documents()]
+    first.close()
+    lost = open_index(milvus_collection=shared, data_dir=tmp_path / "new-machine")
+    assert [d.doc_id for d in lost.documents()] == docs
+    assert lost.check().problems == []
+    lost.close()
+    settings = index_settings.model_copy(update={"milvus_collection": shared})
+    rebuild_index(settings, embedder=fake_embedder, tokenizer=tokenizer)
+    again = open_index(milvus_collection=shared, data_dir=tmp_path / "another-machine")
+    assert [d.doc_id for d in again.documents()] == docs
+    assert again.check().problems == []
+    assert again.store.name != shared  # the rebuilt collections, registered under the name
+    query = make_doc("d2.txt").text.split(".")[0]
+    hits = again.search(query, fake_embedder.embed([query], kind="query")[0], k=1)
+    assert hits[0].chunk.doc_id == "d2.txt"
