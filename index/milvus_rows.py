@@ -95,7 +95,10 @@ TABLES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
 
 
 # the rows naming the current collections of a shared index (``<shared name>_current``)
-CURRENT = [("tx", "INT64", {"is_primary": True}), ("prefix", "VARCHAR", {"max_length": 256})]
+CURRENT: list[tuple[str, str, dict[str, Any]]] = [
+    ("tx", "INT64", {"is_primary": True}),
+    ("prefix", "VARCHAR", {"max_length": 256}),
+]
 
 
 def create(client: Any, name: str, suffix: str, dim: int) -> bool:
