@@ -246,9 +246,11 @@ class MilvusStore:
                 )  # fmt: skip
         return out
 
-    def _scan_chunks(self, fields: list[str], batch: int = 4_000) -> Iterator[list[dict[str, Any]]]:
-        """Visible chunk rows, in batches of about ``batch``."""
-        view = self._current()
+    def _scan_chunks(
+        self, fields: list[str], batch: int = 4_000, view: View | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Visible chunk rows (as of ``view``, by default the current one), in batches."""
+        view = view or self._current()
         expr = f"tx <= {view.state.tx}"
         for rows in scan(
             self._client, self._table("chunks"), expr, [*fields, "doc_key", "doc_id"], batch
@@ -258,8 +260,9 @@ class MilvusStore:
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) of every chunk, in batches."""
         with self._lock:
-            got = list(self._scan_chunks(["id", "vector"], min(batch, 4_000)))
-        for rows in got:
+            view = self._current()
+        # one batch in memory at a time (a commit during the scan can only take rows out)
+        for rows in self._scan_chunks(["id", "vector"], min(batch, 4_000), view):
             if rows:
                 rows.sort(key=lambda r: int(r["id"]))
                 ids = np.asarray([int(r["id"]) for r in rows], dtype=np.int64)
