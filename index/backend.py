@@ -1,8 +1,9 @@
 """The seam under :class:`index.collection.Index`: where dense and keyword search happen.
 
-The SQLite store (documents, chunks, morphemes, vectors, collections) is the source of truth;
-a backend holds what is derived from it for searching. Two implementations: the embedded one
-(FAISS + bm25s files next to the store, :mod:`index.embedded`) and Milvus (:mod:`index.milvus`).
+The store (documents, chunks, morphemes, vectors, collections; :mod:`index.storage`: SQLite,
+or Milvus) is the source of truth; a backend holds what is derived from it for searching. Two
+implementations: the embedded one (FAISS + bm25s files next to the store, :mod:`index.embedded`)
+and Milvus (:mod:`index.milvus`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The index: SQLite store + a search backend (FAISS + BM25, or Milvus), with a manifest and
-hybrid search."""
+"""The index: a store (SQLite, or Milvus) + a search backend (FAISS + BM25, or Milvus), with a
+manifest and hybrid search."""
 
 from __future__ import annotations
 
