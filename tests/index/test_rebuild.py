@@ -120,19 +120,19 @@ def _half_swapped(folder: Path, *, complete: bool) -> None:
 
 @pytest.mark.parametrize("complete", [True, False])
 def test_a_swap_killed_between_its_renames_is_recovered(
-    built, index_settings, tokenizer, open_index, make_doc, put, complete: bool
+    built, index_settings, tokenizer, fake_embedder, open_index, make_doc, put, complete: bool
 ) -> None:  # type: ignore[no-untyped-def]
     folder = index_settings.index_dir
     # the would-be new index: the old documents plus one
     shutil.copytree(folder, staging_folder(folder))
-    extra = Index(
-        staging_folder(folder),
-        model="fake-bigram",
-        dim=65,
-        chunk_size=80,
-        chunk_overlap=10,
-        tokenizer=tokenizer,
+    old = [make_doc(d) for d, _, _ in built[0]]
+    if index_settings.store == "milvus":  # the copy would name the same Milvus collections
+        (staging_folder(folder) / "milvus.json").unlink()
+    extra = build.open_index(
+        index_settings, fake_embedder, tokenizer, folder=staging_folder(folder)
     )
+    if index_settings.store == "milvus":
+        put(extra, old)
     put(extra, [make_doc("only-in-new.txt")])
     extra.close()
     _half_swapped(folder, complete=complete)
