@@ -32,7 +32,8 @@ def make_store(settings: Settings, folder: Path, dim: int) -> Callable[[], Chunk
         return None
 
     def _open() -> ChunkStore:
-        from index.milvus_store import MilvusStore, index_name
+        from index.milvus_shared import index_name
+        from index.milvus_store import MilvusStore
 
         uri, token = settings.milvus_target, _milvus_token(settings)
         name = index_name(folder, settings.milvus_collection, uri=uri, token=token)

@@ -132,7 +132,7 @@ def rebuild_index(
     swap_in(folder)
     if retired is not None:
         from index.milvus import collection_name, drop_collections
-        from index.milvus_store import register
+        from index.milvus_shared import register
 
         current = collection_name(folder)
         if shared and current:  # other nodes find the new collections by the shared name
