@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.answers import Answerer
@@ -14,9 +15,46 @@ from index.collection import Index
 from index.embedder import Embedder, default_model_path, embedder_name, load_embedder
 from index.lazy import LazyEmbedder, folder_dimension
 from index.morph import MorphTokenizer
+from index.storage import ChunkStore
+from index.store import Store
 from ingest.settings import DEFAULT_MODEL, Settings
 
 logger = logging.getLogger(__name__)
+
+
+def _milvus_token(settings: Settings) -> str:
+    return settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+
+
+def make_store(settings: Settings, folder: Path, dim: int) -> Callable[[], ChunkStore] | None:
+    """How to open the store the settings name (None: the SQLite file in the folder)."""
+    if settings.store == "embedded":
+        return None
+
+    def _open() -> ChunkStore:
+        from index.milvus_shared import index_name
+        from index.milvus_store import MilvusStore
+
+        uri, token = settings.milvus_target, _milvus_token(settings)
+        name = index_name(folder, settings.milvus_collection, uri=uri, token=token)
+        return MilvusStore(name, dim, uri=uri, token=token)
+
+    return _open
+
+
+def open_store(settings: Settings, folder: Path, dim: int) -> ChunkStore:
+    """The store of the index in ``folder`` alone (no search backend, no manifest check)."""
+    opener = make_store(settings, folder, dim)
+    return opener() if opener is not None else Store(folder / "store.sqlite3")
+
+
+def store_exists(settings: Settings, folder: Path) -> bool:
+    """Whether ``folder`` holds an index's store."""
+    if settings.store == "embedded":
+        return (folder / "store.sqlite3").exists()
+    from index.milvus import collection_name
+
+    return collection_name(folder) is not None
 
 
 def make_backend(settings: Settings, folder: Path, dim: int) -> SearchBackend | None:
@@ -25,7 +63,7 @@ def make_backend(settings: Settings, folder: Path, dim: int) -> SearchBackend | 
         return None
     from index.milvus import MilvusBackend
 
-    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    token = _milvus_token(settings)
     return MilvusBackend(
         folder,
         dim,
@@ -54,6 +92,7 @@ def open_index(
         ef_search=settings.hnsw_ef_search,
         tokenizer=tokenizer,
         backend=make_backend(settings, folder, embedder.dim),
+        store=make_store(settings, folder, embedder.dim),
     )
 
 

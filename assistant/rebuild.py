@@ -6,16 +6,17 @@ swap itself is :mod:`index.swap`.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
-from assistant.build import open_index
+from assistant.build import open_index, open_store, store_exists
 from assistant.pipeline import Ingestor, embed_chunks
 from index.collection import Index
 from index.embedder import Embedder, load_embedder
 from index.morph import MorphTokenizer
-from index.store import NewChunk, Store
+from index.store import NewChunk
 from index.swap import recover_interrupted_rebuild, staging_folder, swap_in
 from ingest.errors import IndexError_
 from ingest.records import Document
@@ -39,6 +40,14 @@ def _milvus_collection(settings: Settings, folder: Path) -> str | None:
     return collection_name(folder)
 
 
+def _stored_dim(folder: Path, default: int) -> int:
+    """The vector dimension the index in ``folder`` was built with (its manifest's)."""
+    try:
+        return int(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 def _milvus_token(settings: Settings) -> str:
     return settings.milvus_token.get_secret_value() if settings.milvus_token else ""
 
@@ -58,16 +67,19 @@ def rebuild_index(
     """
     folder = settings.index_dir
     recover_interrupted_rebuild(folder)
-    source_path = folder / "store.sqlite3"
-    if not source_path.exists():
+    if not store_exists(settings, folder):
         raise IndexError_(f"no index at {folder} to rebuild")
     embedder = embedder or load_embedder(settings)
     new = staging_folder(folder)
     if new.exists():
         shutil.rmtree(new)  # a rebuild killed earlier
-    source = Store(source_path)  # read directly: its manifest may name another model
+    # read directly: its manifest may name another model
+    source = open_store(settings, folder, _stored_dim(folder, embedder.dim))
     tokenizer = tokenizer or MorphTokenizer()
-    staging = _open(new, settings, embedder, tokenizer)
+    shared = settings.milvus_collection if settings.store == "milvus" else ""
+    # new collections of their own; a shared name is pointed at them once they are swapped in
+    staging_settings = settings.model_copy(update={"milvus_collection": ""})
+    staging = _open(new, staging_settings, embedder, tokenizer)
     try:
         ingestor = Ingestor(
             staging,
@@ -106,7 +118,7 @@ def rebuild_index(
     finally:
         staging.close()
         source.close()
-    rebuilt = _open(new, settings, embedder, tokenizer)  # builds FAISS and BM25 from the new store
+    rebuilt = _open(new, staging_settings, embedder, tokenizer)  # builds the search side
     try:
         report = rebuilt.check()
     finally:
@@ -119,7 +131,12 @@ def rebuild_index(
     retired = _milvus_collection(settings, folder)
     swap_in(folder)
     if retired is not None:
-        from index.milvus import drop_collections
+        from index.milvus import collection_name, drop_collections
+        from index.milvus_shared import register
+
+        current = collection_name(folder)
+        if shared and current:  # other nodes find the new collections by the shared name
+            register(shared, current, uri=settings.milvus_target, token=_milvus_token(settings))
 
         drop_collections(settings.milvus_target, _milvus_token(settings), retired)
     logger.info("rebuilt %s: %d documents, %d chunks", folder, report.documents, report.chunks)

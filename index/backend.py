@@ -1,8 +1,9 @@
 """The seam under :class:`index.collection.Index`: where dense and keyword search happen.
 
-The SQLite store (documents, chunks, morphemes, vectors, collections) is the source of truth;
-a backend holds what is derived from it for searching. Two implementations: the embedded one
-(FAISS + bm25s files next to the store, :mod:`index.embedded`) and Milvus (:mod:`index.milvus`).
+The store (documents, chunks, morphemes, vectors, collections; :mod:`index.storage`: SQLite,
+or Milvus) is the source of truth; a backend holds what is derived from it for searching. Two
+implementations: the embedded one (FAISS + bm25s files next to the store, :mod:`index.embedded`)
+and Milvus (:mod:`index.milvus`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from index.store import Applied, Store
+from index.storage import ChunkStore
+from index.store import Applied
 
 ScoresOf = Callable[[np.ndarray], np.ndarray]
 
@@ -53,11 +55,16 @@ def empty_scores() -> np.ndarray:
 class SearchBackend(Protocol):
     """Dense and keyword search over the store's chunks, kept in step with the store."""
 
-    def load(self, store: Store, generation: int) -> None:
+    def load(self, store: ChunkStore, generation: int) -> None:
         """Open (or reopen after another process changed the store) at ``generation``."""
 
     def update(
-        self, store: Store, applied: Applied, added: np.ndarray, vectors: np.ndarray, in_step: bool
+        self,
+        store: ChunkStore,
+        applied: Applied,
+        added: np.ndarray,
+        vectors: np.ndarray,
+        in_step: bool,
     ) -> None:
         """Follow a change this process committed: ``added`` chunk ids with their vectors, and
         ``applied.removed``; ``in_step`` is False if another process committed changes since
@@ -79,7 +86,7 @@ class SearchBackend(Protocol):
     def held_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids with a dense vector, chunk ids in the keyword index)."""
 
-    def problems(self, store: Store, rows: np.ndarray, dim: int, sample: int) -> list[str]:
+    def problems(self, store: ChunkStore, rows: np.ndarray, dim: int, sample: int) -> list[str]:
         """Where this backend disagrees with the store's chunk ids ``rows`` and vectors."""
 
     def __len__(self) -> int:

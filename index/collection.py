@@ -1,5 +1,5 @@
-"""The index: SQLite store + a search backend (FAISS + BM25, or Milvus), with a manifest and
-hybrid search."""
+"""The index: a store (SQLite, or Milvus) + a search backend (FAISS + BM25, or Milvus), with a
+manifest and hybrid search."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from index.failures import disk_full, is_disk_full
 from index.fusion import adaptive_weight, coverage, fuse, idf
 from index.membership import CollectionInfo
 from index.morph import MorphTokenizer
+from index.storage import ChunkStore
 from index.store import DocumentInfo, NewChunk, Store
 from index.swap import recover_interrupted_rebuild
 from index.vectors import DEFAULT_EF_SEARCH
@@ -113,9 +115,11 @@ class Index:
         ef_search: int = DEFAULT_EF_SEARCH,
         tokenizer: MorphTokenizer | None = None,
         backend: SearchBackend | None = None,
+        store: Callable[[], ChunkStore] | None = None,
     ) -> None:
         """Open the index in ``folder``; ``backend`` defaults to the embedded FAISS + BM25
-        (``approximate_threshold`` and ``ef_search`` are its settings)."""
+        (``approximate_threshold`` and ``ef_search`` are its settings), ``store`` (called once
+        the folder and manifest are in place) to the SQLite file ``store.sqlite3`` there."""
         self.folder = folder
         self.tokenizer = tokenizer or MorphTokenizer()
         self._lock = threading.RLock()
@@ -164,7 +168,7 @@ class Index:
                 SCHEMA_VERSION, model, dim, True, chunk_size, chunk_overlap, time.time()
             )
             self.manifest.save(manifest_path)
-        self.store = Store(folder / "store.sqlite3")
+        self.store: ChunkStore = store() if store is not None else Store(folder / "store.sqlite3")
         if backend is None:
             backend = EmbeddedBackend(
                 folder, dim, approximate_threshold=approximate_threshold, ef_search=ef_search

@@ -19,7 +19,8 @@ from index.atomic import fsync_dir
 from index.backend import Retrieved, Scoped, empty_ids, empty_scores
 from index.failures import is_disk_full
 from index.keyword import KeywordIndex
-from index.store import Applied, Store
+from index.storage import ChunkStore
+from index.store import Applied
 from index.vectors import DEFAULT_EF_SEARCH, VectorIndex
 from ingest.errors import IndexError_
 
@@ -48,7 +49,7 @@ class EmbeddedBackend:
 
     # -- keeping in step -------------------------------------------------------------------
 
-    def load(self, store: Store, generation: int) -> None:
+    def load(self, store: ChunkStore, generation: int) -> None:
         """The saved files of ``generation`` when they hold exactly the store's chunks, else
         rebuilt from the store."""
         self._generation = generation
@@ -56,7 +57,12 @@ class EmbeddedBackend:
         self.keywords = self._build_keywords(store)
 
     def update(
-        self, store: Store, applied: Applied, added: np.ndarray, vectors: np.ndarray, in_step: bool
+        self,
+        store: ChunkStore,
+        applied: Applied,
+        added: np.ndarray,
+        vectors: np.ndarray,
+        in_step: bool,
     ) -> None:
         """FAISS changed in place (rebuilt for HNSW or when crossing the threshold), BM25
         rebuilt from the stored morphemes."""
@@ -89,7 +95,7 @@ class EmbeddedBackend:
     def _vector_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
 
-    def _load_vectors(self, store: Store) -> VectorIndex:
+    def _load_vectors(self, store: ChunkStore) -> VectorIndex:
         """The saved FAISS file of the store's generation if it holds exactly the chunk ids,
         else FAISS rebuilt from the vectors in SQLite."""
         path = self._vector_path(self._generation)
@@ -109,7 +115,7 @@ class EmbeddedBackend:
     def _wants_approximate(self, total: int) -> bool:
         return 0 < self._approximate_threshold <= total
 
-    def _rebuild_vectors(self, store: Store, *, save: bool = True) -> VectorIndex:
+    def _rebuild_vectors(self, store: ChunkStore, *, save: bool = True) -> VectorIndex:
         """FAISS from the vectors in SQLite (HNSW past the threshold), saved for this generation."""
         total = store.count_chunks()
         approximate = self._wants_approximate(total)
@@ -152,7 +158,7 @@ class EmbeddedBackend:
     def _keyword_path(self, generation: int) -> Path:
         return self.folder / f"keywords-{generation}"
 
-    def _build_keywords(self, store: Store) -> KeywordIndex:
+    def _build_keywords(self, store: ChunkStore) -> KeywordIndex:
         """BM25 saved for the store's generation if it holds exactly the chunk ids, else
         built from the stored morphemes and saved (so the next open need not rebuild it)."""
         path = self._keyword_path(self._generation)
@@ -248,7 +254,7 @@ class EmbeddedBackend:
         """(ids in FAISS, ids in BM25)."""
         return self.vectors.ids(), np.asarray(self.keywords.ids, dtype=np.int64)
 
-    def problems(self, store: Store, rows: np.ndarray, dim: int, sample: int) -> list[str]:
+    def problems(self, store: ChunkStore, rows: np.ndarray, dim: int, sample: int) -> list[str]:
         """Duplicates, missing or extra vectors, BM25 out of step, FAISS's dimension, sampled
         vectors compared with SQLite, the saved FAISS file."""
         problems: list[str] = []

@@ -1,9 +1,9 @@
 """The Milvus search backend: dense vectors and BM25 sparse vectors in Milvus collections.
 
-The only pymilvus importer. ``uri`` is a local file (milvus-lite, the Milvus core in this
-process's child; one process at a time) or ``http://host:19530`` (a Milvus 2.5+ server or
-cluster). Documents, chunks, morphemes, the vectors' source copy and collections stay in the
-SQLite store; Milvus holds two collections per index folder, named in ``milvus.json`` there:
+With :mod:`index.milvus_store` (documents, chunks and collections in Milvus too) the only
+pymilvus importers. ``uri`` is a local file (milvus-lite, the Milvus core in this process's
+child; one process at a time) or ``http://host:19530`` (a Milvus 2.5+ server or cluster).
+Search uses two collections per index, named in the folder's ``milvus.json``:
 ``<name>_dense`` (chunk id, vector; FLAT/IVF_FLAT/HNSW/AUTOINDEX, inner product) and
 ``<name>_bm25`` (chunk id, BM25 term weights as a sparse vector, inner product,
 :mod:`index.sparse`). ``milvus.json`` also records the store generation and average chunk
@@ -28,9 +28,11 @@ import numpy as np
 
 from index.atomic import fsync_dir, temp_path
 from index.backend import Retrieved, Scoped, empty_ids, empty_scores
+from index.milvus_rows import TABLES
 from index.sparse import CorpusStats, document_vector
 from index.sparse import query_vector as sparse_query
-from index.store import Applied, Store
+from index.storage import ChunkStore
+from index.store import Applied
 from ingest.errors import IndexError_
 
 logger = logging.getLogger(__name__)
@@ -118,11 +120,33 @@ def collection_name(folder: Path) -> str | None:
     return str(name) if name else None
 
 
+def folder_collection(folder: Path, name: str = "") -> str:
+    """The collection name of an index folder: the one ``milvus.json`` records, else ``name``
+    (a new random one when empty), recorded there before anything is written to Milvus."""
+    recorded = collection_name(folder)
+    if recorded:
+        return recorded
+    name = name or f"jaryo_{uuid.uuid4().hex[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / STATE_FILE
+    tmp = temp_path(path)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"collection": name, "generation": -1}, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(folder)
+    return name
+
+
+STORE_SUFFIXES = tuple(f"_{suffix}" for suffix in TABLES)  # those of index.milvus_store
+
+
 def drop_collections(uri: str, token: str, name: str) -> None:
-    """Delete an index's two collections (those of a folder a rebuild replaced)."""
+    """Delete an index's collections (those of a folder a rebuild replaced)."""
     client = _connect(uri, token)
     try:
-        for suffix in ("_dense", "_bm25"):
+        for suffix in ("_dense", "_bm25", *STORE_SUFFIXES):
             if client.has_collection(name + suffix, timeout=TIMEOUT):
                 client.drop_collection(name + suffix, timeout=TIMEOUT)
     finally:
@@ -234,7 +258,7 @@ class MilvusBackend:
 
     # -- keeping in step -------------------------------------------------------------------
 
-    def load(self, store: Store, generation: int) -> None:
+    def load(self, store: ChunkStore, generation: int) -> None:
         """Connect; trust Milvus if it was last brought to this generation and holds as many
         rows as the store, else write every row again from the store."""
         if self._client is None:
@@ -259,7 +283,7 @@ class MilvusBackend:
             logger.info("Milvus is not at store generation %d; refilling it", generation)
         self._refill(store)
 
-    def _refill(self, store: Store) -> None:
+    def _refill(self, store: ChunkStore) -> None:
         """Every row written again from the store; rows the store no longer has deleted."""
         t0 = time.perf_counter()
         self._write_state_generation(-1)  # a refill killed half-way is redone next time
@@ -299,7 +323,12 @@ class MilvusBackend:
             self._client.upsert(self.keyword_collection, part, timeout=TIMEOUT)
 
     def update(
-        self, store: Store, applied: Applied, added: np.ndarray, vectors: np.ndarray, in_step: bool
+        self,
+        store: ChunkStore,
+        applied: Applied,
+        added: np.ndarray,
+        vectors: np.ndarray,
+        in_step: bool,
     ) -> None:
         """Delete the removed rows and write the added ones; all keyword rows again when the
         average chunk length moved (BM25's length normalisation depends on it)."""
@@ -456,7 +485,7 @@ class MilvusBackend:
         """(ids in the dense collection, ids in the keyword collection)."""
         return self._ids(self.dense_collection), self._ids(self.keyword_collection)
 
-    def problems(self, store: Store, rows: np.ndarray, dim: int, sample: int) -> list[str]:
+    def problems(self, store: ChunkStore, rows: np.ndarray, dim: int, sample: int) -> list[str]:
         """Missing or extra rows in either collection, sampled dense and keyword vectors
         compared with the store, the recorded generation."""
         problems: list[str] = []
@@ -493,7 +522,7 @@ class MilvusBackend:
             )
         return problems
 
-    def _keyword_problems(self, store: Store, pick: set[int]) -> list[str]:
+    def _keyword_problems(self, store: ChunkStore, pick: set[int]) -> list[str]:
         expected = {
             cid: document_vector(toks, self._avg_len)
             for cid, toks in store.iter_tokens()

@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     store: StoreName = Field(
         "embedded",
         description="Where search happens: embedded (FAISS + BM25 files beside the SQLite "
-        "store, no server) or milvus (dense and BM25 sparse vectors in Milvus; documents, "
-        "chunks and collections stay in SQLite).",
+        "store, no server) or milvus (documents, chunks, collections, dense and BM25 sparse "
+        "vectors all in Milvus).",
     )
     milvus_uri: str = Field(
         "",
@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     )
     milvus_token: SecretStr | None = Field(
         None, description="Milvus credentials: an API key, or user:password."
+    )
+    milvus_collection: str = Field(
+        "",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,60})?$",
+        description="With store=milvus, a name for the index in Milvus that every app node "
+        "pointed at the same Milvus shares (a node with an empty data folder finds the index "
+        "by it); empty = a name of this data folder's own.",
     )
     milvus_index_type: MilvusIndexType = Field(
         "FLAT",

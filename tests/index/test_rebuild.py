@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from assistant import build
+from assistant.build import open_store
 from assistant.rebuild import rebuild_index
 from index.collection import Index
-from index.store import Store
 from index.swap import COMPLETE_MARK, recover_interrupted_rebuild, retired_folder, staging_folder
 from ingest.errors import IndexError_
 from ingest.records import Document
@@ -64,21 +65,13 @@ def test_rebuild_with_new_chunk_settings(
 
 
 def test_rebuild_after_a_model_change(built, index_settings, tokenizer) -> None:  # type: ignore[no-untyped-def]
-    folder = index_settings.index_dir
+    settings = index_settings.model_copy(update={"model": OtherEmbedder.name})
 
-    def open_other() -> Index:
-        return Index(
-            folder,
-            model=OtherEmbedder.name,
-            dim=OtherEmbedder.dim,
-            chunk_size=80,
-            chunk_overlap=10,
-            tokenizer=tokenizer,
-        )
+    def open_other() -> Index:  # with the store and backend the settings name
+        return build.open_index(settings, OtherEmbedder(), tokenizer)  # type: ignore[arg-type]
 
     with pytest.raises(IndexError_, match="jaryo rebuild"):
         open_other()
-    settings = index_settings.model_copy(update={"model": OtherEmbedder.name})
     assert rebuild_index(settings, embedder=OtherEmbedder(), tokenizer=tokenizer) == 9
     index = open_other()
     try:
@@ -127,19 +120,19 @@ def _half_swapped(folder: Path, *, complete: bool) -> None:
 
 @pytest.mark.parametrize("complete", [True, False])
 def test_a_swap_killed_between_its_renames_is_recovered(
-    built, index_settings, tokenizer, open_index, make_doc, put, complete: bool
+    built, index_settings, tokenizer, fake_embedder, open_index, make_doc, put, complete: bool
 ) -> None:  # type: ignore[no-untyped-def]
     folder = index_settings.index_dir
     # the would-be new index: the old documents plus one
     shutil.copytree(folder, staging_folder(folder))
-    extra = Index(
-        staging_folder(folder),
-        model="fake-bigram",
-        dim=65,
-        chunk_size=80,
-        chunk_overlap=10,
-        tokenizer=tokenizer,
+    old = [make_doc(d) for d, _, _ in built[0]]
+    if index_settings.store == "milvus":  # the copy would name the same Milvus collections
+        (staging_folder(folder) / "milvus.json").unlink()
+    extra = build.open_index(
+        index_settings, fake_embedder, tokenizer, folder=staging_folder(folder)
     )
+    if index_settings.store == "milvus":
+        put(extra, old)
     put(extra, [make_doc("only-in-new.txt")])
     extra.close()
     _half_swapped(folder, complete=complete)
@@ -184,7 +177,7 @@ def test_cli_check_and_rebuild(
     assert "9 documents" in result.output
     assert result.output.rstrip().endswith("ok")
 
-    store = Store(index_settings.index_dir / "store.sqlite3")
+    store = open_store(index_settings, index_settings.index_dir, fake_embedder.dim)
     store.apply(put=[(Document("bare.txt", "x", "x", "bare.txt", "txt", "h"), [])], delete=[])
     store.close()
     result = runner.invoke(main, [*args, "check"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,16 @@ def _chunks(n: int, dim: int = 4, *, vector: bool = True) -> list[NewChunk]:
     ]
 
 
-@pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    s = Store(tmp_path / "store.sqlite3")
+@pytest.fixture(params=["embedded", "milvus"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The SQLite store, or the Milvus store (milvus-lite) behind the same protocol."""
+    if request.param == "milvus":
+        from index.milvus_store import MilvusStore
+
+        uri = request.getfixturevalue("milvus_lite")
+        s = MilvusStore(f"t_{uuid.uuid4().hex[:12]}", 4, uri=uri)
+    else:
+        s = Store(tmp_path / "store.sqlite3")
     yield s
     s.close()
 
@@ -79,6 +87,7 @@ def test_iter_documents_keeps_text_meta_and_added_at(store: Store) -> None:
     assert stored.added_at == 123.5
 
 
+@pytest.mark.embedded_only
 def test_problems_sees_bad_vectors(store: Store, tmp_path: Path) -> None:
     store.apply(put=[(_doc("a"), _chunks(2))], delete=[])
     assert store.problems(4) == []
@@ -90,6 +99,7 @@ def test_problems_sees_bad_vectors(store: Store, tmp_path: Path) -> None:
     assert store.problems(4) == ["1 stored vectors do not have dimension 4"]
 
 
+@pytest.mark.embedded_only
 def test_the_file_is_plain_sqlite(store: Store, tmp_path: Path) -> None:
     store.apply(put=[(_doc("a"), _chunks(1))], delete=[])
     assert (tmp_path / "store.sqlite3").read_bytes()[:16] == b"SQLite format 3\x00"
