@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 STATE_FILE = "milvus.json"
 TIMEOUT = 120.0  # seconds per Milvus call (pymilvus otherwise retries for minutes)
 MAX_LIMIT = 16_384  # Milvus's largest top k
+LITE_START_WAIT = 20.0  # seconds a milvus-lite start is retried
 _BATCH = 2_000
 _INDEX_PARAMS: dict[str, dict[str, Any]] = {
     "FLAT": {},
@@ -80,12 +81,20 @@ def _connect(uri: str, token: str) -> Any:
             if not any(isinstance(f, _QuietIterator) for f in quiet.filters):
                 quiet.addFilter(_QuietIterator())
 
-            try:
-                with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources
-                    warnings.filterwarnings("ignore", "pkg_resources is deprecated")
-                    client = MilvusClient(uri=uri, token=token, timeout=TIMEOUT)
-            except Exception as exc:
-                raise IndexError_(f"Milvus at {uri} is unreachable: {exc}") from exc
+            # a milvus-lite core left by a killed process stops only once it sees its lock
+            # released, and a start meanwhile fails: keep trying for a while
+            deadline = time.monotonic() + (LITE_START_WAIT if _is_local(uri) else 0.0)
+            while True:
+                try:
+                    with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources
+                        warnings.filterwarnings("ignore", "pkg_resources is deprecated")
+                        client = MilvusClient(uri=uri, token=token, timeout=TIMEOUT)
+                    break
+                except Exception as exc:
+                    if time.monotonic() >= deadline:
+                        raise IndexError_(f"Milvus at {uri} is unreachable: {exc}") from exc
+                    logger.info("milvus-lite at %s did not start (%s); trying again", uri, exc)
+                    time.sleep(0.5)
             entry = _clients[(uri, token)] = [client, 0]
         entry[1] += 1
         return entry[0]
