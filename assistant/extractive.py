@@ -133,6 +133,7 @@ class ExtractiveAnswerer:
         out = []
         above = [r for r in context.split("\n") if is_header_row(r)]
         header = above[-1] if above else ""
+        run: list[tuple[int, int, str]] = []  # consecutive short lines, for :func:`_windows`
         for line_start, line in _lines(text):
             if is_table_row(line.strip()):
                 row = line.strip()
@@ -142,13 +143,23 @@ class ExtractiveAnswerer:
                 out.append((off, off + len(row), labelled_row(row, header)))
                 if not header and is_header_row(row):
                     header = row
+                out.extend(_windows(run))
+                run = []
                 continue
             header = ""
-            for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]:
-                sent = line[s:e].strip()
-                if len(sent) >= 2:
-                    off = line_start + line.index(sent, s)
-                    out.append((off, off + len(sent), sent))
+            sentences = [
+                (line_start + line.index(line[s:e].strip(), s), line[s:e].strip())
+                for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]
+                if len(line[s:e].strip()) >= 2
+            ]
+            out.extend((off, off + len(sent), sent) for off, sent in sentences)
+            if len(sentences) == 1 and len(sentences[0][1]) <= FRAGMENT:
+                off, sent = sentences[0]
+                run.append((off, off + len(sent), sent))
+            else:
+                out.extend(_windows(run))
+                run = []
+        out.extend(_windows(run))
         return tuple(out)
 
     def features(self, question: str, hits: list[Hit], cands: list[Candidate]) -> np.ndarray:
@@ -296,15 +307,31 @@ class ExtractiveAnswerer:
         def doc(i: int) -> str:
             return hits[cands[i].source].chunk.doc_id
 
-        seen = {cands[first].text}
+        def span(i: int) -> tuple[str, int, int]:
+            chunk = hits[cands[i].source].chunk
+            return chunk.doc_id, chunk.start + cands[i].start, chunk.start + cands[i].end
+
+        def overlaps(i: int, picked: list[int]) -> bool:
+            # the same text, or text of the document a picked candidate already holds (a
+            # window of short lines and one of its lines; overlapping chunks)
+            doc_id, start, end = span(i)
+            for p in picked:
+                other_doc, other_start, other_end = span(p)
+                if cands[p].text == cands[i].text or (
+                    other_doc == doc_id and other_start < end and start < other_end
+                ):
+                    return True
+            return False
+
         same: list[int] = []
         for i in order[1:]:
             if len(same) >= self.max_sentences - 1 or scores[i] < floor:
                 break
-            if doc(i) == doc(first) and cands[i].text not in seen:
+            if doc(i) == doc(first) and not overlaps(i, [first, *same]):
                 same.append(i)
-                seen.add(cands[i].text)
-        other = next((i for i in order if doc(i) != doc(first) and cands[i].text not in seen), None)
+        other = next(
+            (i for i in order if doc(i) != doc(first) and not overlaps(i, [first, *same])), None
+        )
         extra: list[int] = []
         if (
             other is not None
@@ -420,6 +447,30 @@ def _bigrams(text: str) -> set[str]:
 
 def _share(terms: list[str], tokens: frozenset[str]) -> float:
     return sum(t in tokens for t in terms) / len(terms) if terms else 0.0
+
+
+# A line of at most FRAGMENT characters that is one sentence is a fragment: a label ("(71) 출원인"),
+# a value ("주식회사 한글과컴퓨터"), a heading, a list item, a date under a title. What it means
+# often stands on the next lines, so runs of fragments are also read together, up to WINDOW
+# characters from each fragment on, as candidates of their own.
+FRAGMENT = 50
+WINDOW = 200
+_JOIN = " · "
+
+
+def _windows(run: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """For each fragment of a run of consecutive short lines, the fragment and those after it
+    (at least two, at most :data:`WINDOW` characters), joined as one candidate."""
+    out = []
+    for k in range(len(run) - 1):
+        m, size = k + 1, len(run[k][2]) + len(_JOIN) + len(run[k + 1][2])
+        if size > WINDOW:
+            continue
+        while m + 1 < len(run) and size + len(_JOIN) + len(run[m + 1][2]) <= WINDOW:
+            m += 1
+            size += len(_JOIN) + len(run[m][2])
+        out.append((run[k][0], run[m][1], _JOIN.join(part[2] for part in run[k : m + 1])))
+    return out
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:

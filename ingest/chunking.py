@@ -17,6 +17,7 @@ _PARAGRAPH = re.compile(r"[^\n]+")
 # longer lines are cut first, at a sentence end or a space, in linear time.
 MAX_SPLIT_LINE = 2000
 _SENTENCE_ENDS = (". ", "? ", "! ", "。", "\t")
+MAX_CAPTION = 100  # characters of a text line just above a table that is read as its caption
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,16 @@ def split_sentences(
 
     A table row (``| a | b |``) is one sentence, never split by the sentence splitter, and
     knows the rows above it that head its table: the header row (the first of two or more filled
-    cells) and a title row above that. The splitter sees at most ``max_line`` characters at a
-    time (see MAX_SPLIT_LINE).
+    cells) and a title row above that — or, when there is none, the table's caption: a short
+    line of text just above it ("표 1", "① 초이스/스페셜/베이직"). A table and its caption are
+    one paragraph, so that a chunk boundary falls before the caption rather than between it and
+    the rows. The splitter sees at most ``max_line`` characters at a time (see MAX_SPLIT_LINE).
     """
     out: list[_Sentence] = []
     title = header = ""  # of the current table: a title row above its header row
     in_table = False
+    caption, caption_para, prev_end = "", -1, -2  # the last short text line, if just above
+    unit = -1  # paragraph number of the current table (its caption's, if it has one)
     for para, match in enumerate(_PARAGRAPH.finditer(text)):
         line = match.group()
         if not line.strip():
@@ -79,17 +84,23 @@ def split_sentences(
         if is_table_row(line):
             if not in_table:
                 title, header, in_table = "", "", True
+                above = caption and prev_end == base - 1
+                unit = caption_para if above else para
+                title = caption.strip() if above else ""
             row_header = "\n".join(p for p in (title, header) if p)
             if not header and is_header_row(line):
                 header = line
-            elif not header and not title:
-                title = line
+            elif not header and (not title or title == caption.strip()):
+                title = "\n".join(p for p in (title, line) if p)
             out.extend(
-                _Sentence(a, b, para, row_header)
+                _Sentence(a, b, unit, row_header)
                 for a, b in _hard_split(text, base, base + len(line), max_len)
             )
+            prev_end = match.end()
             continue
         in_table = False
+        caption = line if len(line.strip()) <= MAX_CAPTION else ""
+        caption_para, prev_end = para, match.end()
         for w_start, w_end in _windows(line, max_line):
             piece = line[w_start:w_end]
             for s, e in splitter(piece) or [(0, len(piece))]:
