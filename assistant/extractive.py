@@ -153,7 +153,7 @@ class ExtractiveAnswerer:
                 if len(line[s:e].strip()) >= 2
             ]
             out.extend((off, off + len(sent), sent) for off, sent in sentences)
-            if len(sentences) == 1 and len(sentences[0][1]) <= FRAGMENT:
+            if len(sentences) == 1 and _fragment(sentences[0][1]):
                 off, sent = sentences[0]
                 run.append((off, off + len(sent), sent))
             else:
@@ -449,24 +449,35 @@ def _share(terms: list[str], tokens: frozenset[str]) -> float:
     return sum(t in tokens for t in terms) / len(terms) if terms else 0.0
 
 
-# A line of at most FRAGMENT characters that is one sentence is a fragment: a label ("(71) 출원인"),
-# a value ("주식회사 한글과컴퓨터"), a heading, a list item, a date under a title. What it means
-# often stands on the next lines, so runs of fragments are also read together, up to WINDOW
-# characters from each fragment on, as candidates of their own.
+# A line of at most FRAGMENT characters that is one sentence but no complete one (it does not end
+# in a word and a full stop) is a fragment: a label ("(71) 출원인"), a value ("주식회사
+# 한글과컴퓨터"), a heading, a list item, a date under a title ("2019. 10. 29."). What it means
+# often stands on the next lines, so up to WINDOW_LINES consecutive fragments (at most WINDOW
+# characters) are also read together, from each fragment on, as candidates of their own.
 FRAGMENT = 50
-WINDOW = 200
+WINDOW = 100
+WINDOW_LINES = 3
 _JOIN = " · "
+_SENTENCE_END = re.compile(r"[\uac00-\ud7a3A-Za-z)][.?!]$")
+
+
+def _fragment(sentence: str) -> bool:
+    return len(sentence) <= FRAGMENT and _SENTENCE_END.search(sentence) is None
 
 
 def _windows(run: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """For each fragment of a run of consecutive short lines, the fragment and those after it
-    (at least two, at most :data:`WINDOW` characters), joined as one candidate."""
+    """For each fragment of a run of consecutive ones, it and the next (at least two, at most
+    :data:`WINDOW_LINES` and :data:`WINDOW` characters), joined as one candidate."""
     out = []
     for k in range(len(run) - 1):
         m, size = k + 1, len(run[k][2]) + len(_JOIN) + len(run[k + 1][2])
         if size > WINDOW:
             continue
-        while m + 1 < len(run) and size + len(_JOIN) + len(run[m + 1][2]) <= WINDOW:
+        while (
+            m + 1 < len(run)
+            and m + 2 - k <= WINDOW_LINES
+            and size + len(_JOIN) + len(run[m + 1][2]) <= WINDOW
+        ):
             m += 1
             size += len(_JOIN) + len(run[m][2])
         out.append((run[k][0], run[m][1], _JOIN.join(part[2] for part in run[k : m + 1])))
