@@ -16,6 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from assistant.answers import Answer, Source, not_found
 from index.embedder import Embedder
 from index.morph import MorphTokenizer
+from ingest.chunking import is_heading
 from ingest.layout import is_header_row, is_rule_row, is_table_row, labelled_row
 from ingest.records import Hit
 
@@ -40,6 +41,9 @@ FEATURES = (
 )
 WEIGHTS = np.array([0.603, 1.207, 1.878, 0.624, 2.727, 1.33, 1.476, 1.52, 0.718, 1.102])
 _TYPED = [FEATURES.index(f) for f in ("number_typed", "entity_typed", "date_typed")]
+
+# Morphemes by which a question names a table or its cells.
+TABLE_WORDS = frozenset({"표", "칸"})
 
 # Question words and light morphemes that never carry the question's focus.
 _NOT_FOCUS = frozenset(
@@ -134,6 +138,7 @@ class ExtractiveAnswerer:
         above = [r for r in context.split("\n") if is_header_row(r)]
         header = above[-1] if above else ""
         run: list[tuple[int, int, str]] = []  # consecutive short lines, for :func:`_windows`
+        section = ""  # the last section heading above
         for line_start, line in _lines(text):
             if is_table_row(line.strip()):
                 row = line.strip()
@@ -153,12 +158,17 @@ class ExtractiveAnswerer:
                 if len(line[s:e].strip()) >= 2
             ]
             out.extend((off, off + len(sent), sent) for off, sent in sentences)
+            heading = is_heading(line)
             if len(sentences) == 1 and _fragment(sentences[0][1]):
                 off, sent = sentences[0]
+                if section and not heading:  # a list item read under its section's heading
+                    out.append((off, off + len(sent), f"{section}{_JOIN}{sent}"))
                 run.append((off, off + len(sent), sent))
             else:
                 out.extend(_windows(run))
                 run = []
+            if heading:
+                section = line.strip().lstrip("#").strip()
         out.extend(_windows(run))
         return tuple(out)
 
@@ -292,16 +302,23 @@ class ExtractiveAnswerer:
         """The candidates an answer is made of, in reading order (indices into
         ``a.candidates``), so that it reads as one answer rather than unrelated sentences.
 
-        The best sentence comes first: it is the one most likely to hold the asked-for number,
-        name or date. Then up to ``max_sentences - 1`` more sentences of the same document (its
-        best-scoring ones, read in document order). A sentence of another document is added, in
-        place of the weakest of those, only when it adds what they lack: the asked-for kind of
-        answer none of them holds, a word of the question none of them holds, or a score within
+        The best sentence comes first: it is the one most likely to hold the asked-for number, name
+        or date (when the question names a table, "표" or "칸", the best table row). Then up to
+        ``max_sentences - 1`` more sentences of the same document (its best-scoring ones, read in
+        document order). A sentence of another document is added, in place of the weakest of those,
+        only when it adds what they lack: the asked-for kind of answer none of them holds, a word of
+        the question none of them holds, or a score within
         ``rival_gap`` of the best (an answer as likely as the first one's). On KorQuAD dev this
         keeps as many gold answers as the three best sentences from anywhere did.
         """
         cands, scores = a.candidates, a.scores
         order = [int(i) for i in np.argsort(-scores, kind="stable")]
+        if TABLE_WORDS & set(self.tokenizer.tokenize(question)):
+            # a question naming a table ("요금표에서", "학번 칸에") asks for a cell: its best row
+            rows = [i for i in order if self._is_row(hits, cands[i])]
+            if rows and scores[rows[0]] >= self.threshold:
+                order.remove(rows[0])
+                order.insert(0, rows[0])
         first, floor = order[0], scores[order[0]] - self.margin
 
         def doc(i: int) -> str:
@@ -347,6 +364,10 @@ class ExtractiveAnswerer:
             return hits[cands[i].source].chunk.start + cands[i].start, i
 
         return [first, *sorted(same, key=position), *extra]
+
+    @staticmethod
+    def _is_row(hits: list[Hit], c: Candidate) -> bool:
+        return is_table_row(hits[c.source].chunk.text[c.start : c.end])
 
     def _adds(self, question: str, a: Analysis, picked: list[int], other: int) -> bool:
         """Whether sentence ``other`` adds what the ``picked`` ones lack (see :meth:`compose`)."""

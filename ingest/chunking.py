@@ -110,7 +110,7 @@ def split_sentences(
         in_table = False
         caption = line if len(line.strip()) <= MAX_CAPTION else ""
         caption_para, prev_end = para, match.end()
-        if _is_heading(line):
+        if is_heading(line):
             out.append(_Sentence(base, base + len(line.rstrip()), para, heading=True))
             continue
         for w_start, w_end in _windows(line, max_line):
@@ -126,7 +126,8 @@ def split_sentences(
     return out
 
 
-def _is_heading(line: str) -> bool:
+def is_heading(line: str) -> bool:
+    """Whether a line is a section heading (see ``_HEADING``)."""
     text = line.strip()
     return (
         2 <= len(text) <= MAX_HEADING
