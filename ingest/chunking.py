@@ -19,13 +19,16 @@ MAX_SPLIT_LINE = 2000
 _SENTENCE_ENDS = (". ", "? ", "! ", "。", "\t")
 MAX_CAPTION = 100  # characters of a text line just above a table that is read as its caption
 # A section's heading: a short line numbered as one ("제15조 (일시정지 및 재이용)", "4. 제안요청서
-# 작성 방법", "Ⅱ. 추진계획", "## EncryptVersion") that does not end a sentence. A full chunk
-# ends before the last one in its last two thirds, so that a section starts a chunk.
+# 작성 방법", "Ⅱ. 추진계획", "## EncryptVersion") that does not end a sentence and closes what
+# it opens (a wrapped line "제2조(2050 탄소중립…" does not). A full chunk ends before the last
+# one in its last two thirds, so that a section starts a chunk.
 _HEADING = re.compile(
     r"^\s*(#{1,6}\s|제\s?\d+\s?[조장절편](\s|\(|의|$)|[IVXⅠ-Ⅻ]{1,4}\.\s|\d{1,2}\.\s|"
     r"\d{1,2}\)\s|[가-하][.)]\s)"
 )
 MAX_HEADING = 80
+_BRACKETS = ("()", "[]", "「」", "<>")
+_SPREAD_LINE = re.compile(r"^[\uac00-\ud7a3]( [\uac00-\ud7a3]){1,7}$")
 
 
 @dataclass(frozen=True)
@@ -129,10 +132,13 @@ def split_sentences(
 def is_heading(line: str) -> bool:
     """Whether a line is a section heading (see ``_HEADING``)."""
     text = line.strip()
+    if _SPREAD_LINE.match(text):
+        return True  # laid out one syllable apart: "부 칙", "목 차"
     return (
         2 <= len(text) <= MAX_HEADING
         and _HEADING.match(text) is not None
         and not text.endswith((".", "?", "!"))
+        and all(text.count(a) == text.count(b) for a, b in _BRACKETS)  # not a wrapped line
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import chunk_text
+from ingest.chunking import chunk_text, is_heading
 from ingest.layout import is_table_row, table_row
 from ingest.reader import document_from_bytes
 from ingest.records import Document, LoadOptions, Span
@@ -110,3 +110,19 @@ def test_a_terms_article_starts_a_chunk() -> None:
     spans = chunks(real("KT_5G_terms.pdf"))
     span = holding(spans, "② 일시정지 기간은 1회당 90일")
     assert "(일시정지 및 재이용)" in span.text
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("제 15 조 (일시정지 및 재이용)", True),
+        ("4. 제안요청서 작성 방법", True),
+        ("## EncryptVersion", True),
+        ("부 칙", True),
+        ("제2조(2050 탄소중립녹색성장위원회 및 2050 지방탄소중립녹색성장", False),  # wrapped
+        ("제1조(시행일) 이 법은 공포 후 6개월이 경과한 날부터 시행한다.", False),  # a sentence
+        ("그 후 몇 년 동안 이어졌다", False),
+    ],
+)
+def test_section_headings(line: str, heading: bool) -> None:
+    assert is_heading(line) is heading
