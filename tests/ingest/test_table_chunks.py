@@ -95,23 +95,6 @@ def test_a_patent_table_keeps_its_number() -> None:
     assert "표 1\n| 개인 정보의 표기 형식 | 정규 표현식 |" in span.context + "\n" + span.text
 
 
-def test_a_full_chunk_ends_before_a_section_heading() -> None:
-    body = "조항의 내용을 적은 문장입니다. " * 4
-    text = "\n".join(
-        f"{line}\n{body.strip()}" for line in ("제1조 (목적)", "제2조 (정의)", "제3조 (적용)")
-    )
-    spans = chunk_text(text, size=150, overlap=0, splitter=_sentences)
-    firsts = [s.text.split("\n", 1)[0] for s in spans]
-    assert firsts == ["제1조 (목적)", "제2조 (정의)", "제3조 (적용)"]
-
-
-@needs_realdocs
-def test_a_terms_article_starts_a_chunk() -> None:
-    spans = chunks(real("KT_5G_terms.pdf"))
-    span = holding(spans, "② 일시정지 기간은 1회당 90일")
-    assert "(일시정지 및 재이용)" in span.text
-
-
 @pytest.mark.parametrize(
     ("line", "heading"),
     [
