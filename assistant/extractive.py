@@ -161,7 +161,7 @@ class ExtractiveAnswerer:
             heading = is_heading(line)
             if len(sentences) == 1 and _fragment(sentences[0][1]):
                 off, sent = sentences[0]
-                if section and not heading:  # a list item read under its section's heading
+                if section and _LIST_ITEM.match(sent):  # read under its section's heading
                     out.append((off, off + len(sent), f"{section}{_JOIN}{sent}"))
                 run.append((off, off + len(sent), sent))
             else:
@@ -473,12 +473,13 @@ def _share(terms: list[str], tokens: frozenset[str]) -> float:
 # A line of at most FRAGMENT characters that is one sentence but no complete one (it does not end
 # in a word and a full stop) is a fragment: a label ("(71) 출원인"), a value ("주식회사
 # 한글과컴퓨터"), a heading, a list item, a date under a title ("2019. 10. 29."). What it means
-# often stands on the next lines, so up to WINDOW_LINES consecutive fragments (at most WINDOW
+# often stands on the next line, so up to WINDOW_LINES consecutive fragments (at most WINDOW
 # characters) are also read together, from each fragment on, as candidates of their own.
 FRAGMENT = 50
 WINDOW = 100
-WINDOW_LINES = 3
+WINDOW_LINES = 2  # a label and its value (three let a window end on the next label)
 _JOIN = " · "
+_LIST_ITEM = re.compile(r"^([-*•◦▪]|\d{1,2}[.)])\s")
 _SENTENCE_END = re.compile(r"[\uac00-\ud7a3A-Za-z)][.?!]$")
 
 

@@ -268,10 +268,11 @@ def test_a_label_line_is_read_with_the_value_on_the_next_line(answerer) -> None:
         "전자 문서에 삽입되는 이미지 개체 내에 포함된 개인 정보를 식별할 수 있는 "
         "전자 단말 장치이다."
     )
+    candidates = [c.text for c in answerer.candidates([_hit(1, text)])]
+    assert "(71) 출원인 · 주식회사 한글과컴퓨터" in candidates
+    assert "(71) 출원인 · 주식회사 한글과컴퓨터 · (72) 발명자" not in candidates  # two lines
     answer = answerer.answer("이 특허의 출원인은 누구인가?", [_hit(1, text)])
     assert answer.found
-    first = answer.text.split(" [1]")[0]
-    assert "(71) 출원인 · 주식회사 한글과컴퓨터" in first
     for start, end in answer.sources[0].highlights:  # the window's own lines are not cited again
         assert text[start:end] in text
     spans = sorted(answer.sources[0].highlights)
