@@ -16,6 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from assistant.answers import Answer, Source, not_found
 from index.embedder import Embedder
 from index.morph import MorphTokenizer
+from ingest.chunking import is_heading
 from ingest.layout import is_header_row, is_rule_row, is_table_row, labelled_row
 from ingest.records import Hit
 
@@ -40,6 +41,9 @@ FEATURES = (
 )
 WEIGHTS = np.array([0.603, 1.207, 1.878, 0.624, 2.727, 1.33, 1.476, 1.52, 0.718, 1.102])
 _TYPED = [FEATURES.index(f) for f in ("number_typed", "entity_typed", "date_typed")]
+
+# Morphemes by which a question names a table or its cells.
+TABLE_WORDS = frozenset({"표", "칸"})
 
 # Question words and light morphemes that never carry the question's focus.
 _NOT_FOCUS = frozenset(
@@ -133,6 +137,8 @@ class ExtractiveAnswerer:
         out = []
         above = [r for r in context.split("\n") if is_header_row(r)]
         header = above[-1] if above else ""
+        run: list[tuple[int, int, str]] = []  # consecutive short lines, for :func:`_windows`
+        section = ""  # the last section heading above
         for line_start, line in _lines(text):
             if is_table_row(line.strip()):
                 row = line.strip()
@@ -142,13 +148,28 @@ class ExtractiveAnswerer:
                 out.append((off, off + len(row), labelled_row(row, header)))
                 if not header and is_header_row(row):
                     header = row
+                out.extend(_windows(run))
+                run = []
                 continue
             header = ""
-            for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]:
-                sent = line[s:e].strip()
-                if len(sent) >= 2:
-                    off = line_start + line.index(sent, s)
-                    out.append((off, off + len(sent), sent))
+            sentences = [
+                (line_start + line.index(line[s:e].strip(), s), line[s:e].strip())
+                for s, e in self.tokenizer.split_sentences(line) or [(0, len(line))]
+                if len(line[s:e].strip()) >= 2
+            ]
+            out.extend((off, off + len(sent), sent) for off, sent in sentences)
+            heading = is_heading(line)
+            if len(sentences) == 1 and _fragment(sentences[0][1]):
+                off, sent = sentences[0]
+                if section and _LIST_ITEM.match(sent):  # read under its section's heading
+                    out.append((off, off + len(sent), f"{section}{_JOIN}{sent}"))
+                run.append((off, off + len(sent), sent))
+            else:
+                out.extend(_windows(run))
+                run = []
+            if heading:
+                section = line.strip().lstrip("#").strip()
+        out.extend(_windows(run))
         return tuple(out)
 
     def features(self, question: str, hits: list[Hit], cands: list[Candidate]) -> np.ndarray:
@@ -281,30 +302,53 @@ class ExtractiveAnswerer:
         """The candidates an answer is made of, in reading order (indices into
         ``a.candidates``), so that it reads as one answer rather than unrelated sentences.
 
-        The best sentence comes first: it is the one most likely to hold the asked-for number,
-        name or date. Then up to ``max_sentences - 1`` more sentences of the same document (its
-        best-scoring ones, read in document order). A sentence of another document is added, in
-        place of the weakest of those, only when it adds what they lack: the asked-for kind of
-        answer none of them holds, a word of the question none of them holds, or a score within
+        The best sentence comes first: it is the one most likely to hold the asked-for number, name
+        or date (when the question names a table, "표" or "칸", the best table row). Then up to
+        ``max_sentences - 1`` more sentences of the same document (its best-scoring ones, read in
+        document order). A sentence of another document is added, in place of the weakest of those,
+        only when it adds what they lack: the asked-for kind of answer none of them holds, a word of
+        the question none of them holds, or a score within
         ``rival_gap`` of the best (an answer as likely as the first one's). On KorQuAD dev this
         keeps as many gold answers as the three best sentences from anywhere did.
         """
         cands, scores = a.candidates, a.scores
         order = [int(i) for i in np.argsort(-scores, kind="stable")]
+        if TABLE_WORDS & set(self.tokenizer.tokenize(question)):
+            # a question naming a table ("요금표에서", "학번 칸에") asks for a cell: its best row
+            rows = [i for i in order if self._is_row(hits, cands[i])]
+            if rows and scores[rows[0]] >= self.threshold:
+                order.remove(rows[0])
+                order.insert(0, rows[0])
         first, floor = order[0], scores[order[0]] - self.margin
 
         def doc(i: int) -> str:
             return hits[cands[i].source].chunk.doc_id
 
-        seen = {cands[first].text}
+        def span(i: int) -> tuple[str, int, int]:
+            chunk = hits[cands[i].source].chunk
+            return chunk.doc_id, chunk.start + cands[i].start, chunk.start + cands[i].end
+
+        def overlaps(i: int, picked: list[int]) -> bool:
+            # the same text, or text of the document a picked candidate already holds (a
+            # window of short lines and one of its lines; overlapping chunks)
+            doc_id, start, end = span(i)
+            for p in picked:
+                other_doc, other_start, other_end = span(p)
+                if cands[p].text == cands[i].text or (
+                    other_doc == doc_id and other_start < end and start < other_end
+                ):
+                    return True
+            return False
+
         same: list[int] = []
         for i in order[1:]:
             if len(same) >= self.max_sentences - 1 or scores[i] < floor:
                 break
-            if doc(i) == doc(first) and cands[i].text not in seen:
+            if doc(i) == doc(first) and not overlaps(i, [first, *same]):
                 same.append(i)
-                seen.add(cands[i].text)
-        other = next((i for i in order if doc(i) != doc(first) and cands[i].text not in seen), None)
+        other = next(
+            (i for i in order if doc(i) != doc(first) and not overlaps(i, [first, *same])), None
+        )
         extra: list[int] = []
         if (
             other is not None
@@ -320,6 +364,10 @@ class ExtractiveAnswerer:
             return hits[cands[i].source].chunk.start + cands[i].start, i
 
         return [first, *sorted(same, key=position), *extra]
+
+    @staticmethod
+    def _is_row(hits: list[Hit], c: Candidate) -> bool:
+        return is_table_row(hits[c.source].chunk.text[c.start : c.end])
 
     def _adds(self, question: str, a: Analysis, picked: list[int], other: int) -> bool:
         """Whether sentence ``other`` adds what the ``picked`` ones lack (see :meth:`compose`)."""
@@ -420,6 +468,41 @@ def _bigrams(text: str) -> set[str]:
 
 def _share(terms: list[str], tokens: frozenset[str]) -> float:
     return sum(t in tokens for t in terms) / len(terms) if terms else 0.0
+
+
+# A line of at most FRAGMENT characters that is one sentence is a fragment: a label ("(71) 출원인"),
+# a value ("주식회사 한글과컴퓨터"), a heading, a list item, a date under a title ("2019. 10. 29.").
+# What it means often stands on the next lines, so consecutive fragments (up to WINDOW_LINES and
+# WINDOW characters) are also read together, from each fragment on, as candidates of their own.
+# (Windows of two or three lines were tried: realdocs answers holding gold 0.750 with two.)
+FRAGMENT = 50
+WINDOW = 200
+WINDOW_LINES = 12
+_JOIN = " · "
+_LIST_ITEM = re.compile(r"^([-*•◦▪]|\d{1,2}[.)])\s")
+
+
+def _fragment(sentence: str) -> bool:
+    return len(sentence) <= FRAGMENT
+
+
+def _windows(run: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """For each fragment of a run of consecutive ones, it and the next (at least two, at most
+    :data:`WINDOW_LINES` and :data:`WINDOW` characters), joined as one candidate."""
+    out = []
+    for k in range(len(run) - 1):
+        m, size = k + 1, len(run[k][2]) + len(_JOIN) + len(run[k + 1][2])
+        if size > WINDOW:
+            continue
+        while (
+            m + 1 < len(run)
+            and m + 2 - k <= WINDOW_LINES
+            and size + len(_JOIN) + len(run[m + 1][2]) <= WINDOW
+        ):
+            m += 1
+            size += len(_JOIN) + len(run[m][2])
+        out.append((run[k][0], run[m][1], _JOIN.join(part[2] for part in run[k : m + 1])))
+    return out
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:

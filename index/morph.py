@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from index.fairness import ShareLock
@@ -16,6 +17,19 @@ JOIN_TAGS = frozenset({"SL", "SN"})
 
 # FIFO per class of work and shared by time: answers and a background ingest both get turns
 _KIWI_LOCK = ShareLock()
+
+# A heading or table cell spread over its width one syllable apart ("부 칙", "명 세 서", "| 의 안
+# 번 호 |"): a word, which Kiwi would read as single syllables. Only a whole line or cell counts,
+# (or a labelled cell "의 안 번 호 · 25318", "발 의 자:"), so prose with short words ("할 때")
+# is left alone.
+_SPREAD = re.compile(
+    r"(?m)(^|[|·:])([ \t]*)([\uac00-\ud7a3](?: [\uac00-\ud7a3]){1,7})(?=[ \t]*(?:[|·:]|$))"
+)
+
+
+def collapse_spread(text: str) -> str:
+    """``text`` with every line or table cell written one syllable apart written as one word."""
+    return _SPREAD.sub(lambda m: m.group(1) + m.group(2) + m.group(3).replace(" ", ""), text)
 
 
 @cache
@@ -37,7 +51,9 @@ class MorphTokenizer:
         return _shared_kiwi()
 
     def tokenize(self, text: str) -> list[str]:
-        """Content morphemes of ``text``; Latin/number runs such as ``H800`` also kept whole."""
+        """Content morphemes of ``text``; Latin/number runs such as ``H800`` also kept whole;
+        a line or cell spread one syllable apart read as one word (:func:`collapse_spread`)."""
+        text = collapse_spread(text)
         with self._lock:
             tokens = self._kiwi.tokenize(text)
         out: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -257,3 +259,50 @@ def test_another_documents_sentence_only_when_it_adds_what_the_first_lacks(
         f"고래 연구소의 예산은 417억원이다. [1] 고래 연구소는 1990년에 세워졌다. [1] {other} [2]"
     )
     assert [s.hit.chunk.id for s in answer.sources] == [1, 2]
+
+
+def test_a_label_line_is_read_with_the_value_on_the_next_line(answerer) -> None:
+    text = (
+        "(43) 공개일자 2023년06월16일\n(71) 출원인\n주식회사 한글과컴퓨터\n"
+        "(72) 발명자\n안치연\n"
+        "전자 문서에 삽입되는 이미지 개체 내에 포함된 개인 정보를 식별할 수 있는 "
+        "전자 단말 장치이다."
+    )
+    candidates = [c.text for c in answerer.candidates([_hit(1, text)])]
+    assert any(c.startswith("(71) 출원인 · 주식회사 한글과컴퓨터") for c in candidates)
+    answer = answerer.answer("이 특허의 출원인은 누구인가?", [_hit(1, text)])
+    assert answer.found
+    for start, end in answer.sources[0].highlights:  # the window's own lines are not cited again
+        assert text[start:end] in text
+    spans = sorted(answer.sources[0].highlights)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_lines_longer_than_a_fragment_are_not_joined(answerer) -> None:
+    text = (
+        "세운상가는 1967년에 서울 종로에 지어진 한국 최초의 주상복합 건물로, 김수근 건축가가 "
+        "설계했다.\n2017년에 다시 문을 열었다 하고, 지금은 메이커 공간이 들어서 있다고 한다."
+    )
+    candidates = [c.text for c in answerer.candidates([_hit(1, text)])]
+    assert " · " not in " ".join(candidates)
+
+
+def test_a_question_naming_a_table_is_answered_first_by_its_best_row(answerer) -> None:
+    text = (
+        "정규 표현식 저장부에는 하기의 표 1과 같은 개인 정보의 표기 형식에 대응되는 정규 "
+        "표현식들이 저장되어 있을 수 있다.\n표 1\n"
+        "| 개인 정보의 표기 형식 | 정규 표현식 |\n"
+        "| 휴대폰번호 표기 형식 | ^\\d{3}-\\d{3,4}-\\d{4}$ |\n"
+        "| 주민등록번호 표기 형식 | ^\\d{6}-\\d{7}$ |"
+    )
+    answer = answerer.answer("표 1에서 주민등록번호 표기 형식의 정규 표현식은?", [_hit(1, text)])
+    assert answer.text.startswith("개인 정보의 표기 형식: 주민등록번호 표기 형식 · 정규 표현식:")
+
+
+def test_a_list_item_is_read_under_its_heading(answerer) -> None:
+    text = (
+        "## EncryptVersion\n- 0: None\n- 1: (한글 2.5 버전 이하)\n- 3: (한글 3.0 버전 Old)\n"
+        "- 4: (한글 7.0 버전 이후)"
+    )
+    candidates = [c.text for c in answerer.candidates([_hit(1, text)])]
+    assert "EncryptVersion · - 4: (한글 7.0 버전 이후)" in candidates

@@ -71,7 +71,7 @@ def test_a_chunk_cut_inside_a_table_carries_its_header() -> None:
                 assert line in [header, *rows]  # no row is cut in two
         first = span.text.split("\n", 1)[0]
         if is_table_row(first) and first != header:
-            assert span.context == header
+            assert span.context == f"성적표입니다.\n{header}"  # the caption just above, too
         else:
             assert span.context == ""
     later = next(s for s in spans if "학생20" in s.text)
