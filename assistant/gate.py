@@ -26,7 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.extractive import _NOT_FOCUS, FEATURES, ExtractiveAnswerer, answer_type
+from assistant.extractive import (
+    _NOT_FOCUS,
+    FEATURES,
+    ExtractiveAnswerer,
+    answer_type,
+)
 from ingest.reader import passage_text
 from ingest.records import Hit
 
@@ -50,6 +55,9 @@ GATE_FEATURES = (
     "rare_in_best",  # share of the question's three rarest morphemes in the best sentence's passage
     "coverage_best",  # IDF-weighted share of the question's morphemes in that passage
 )
+# Features whose larger values speak against an answer (the monotone fit keeps these slopes
+# negative and every other one positive)
+AGAINST = frozenset({"missing_rare", "missing_anchors", "unknown"})
 MODEL_PATH = Path(__file__).with_name("gate_model.json")  # written by bench/abstain.py --write
 
 # Words that name what is asked for or where it stands in the document, not what it is about:
@@ -68,16 +76,18 @@ _TYPED = [FEATURES.index(f) for f in ("number_typed", "entity_typed", "date_type
 
 @dataclass(frozen=True)
 class GateModel:
-    """A logistic regression over standardised features and their pairwise products."""
+    """A logistic regression over standardised features (and, when ``pairs``, their pairwise
+    products)."""
 
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray  # one per expanded feature, intercept last
     threshold: float  # P(answerable) below which the gate refuses
+    pairs: bool = False
 
     def probability(self, row: np.ndarray) -> float:
         """P(answerable) of one feature row."""
-        x = expand(((row - self.mean) / self.scale)[None, :])[0]
+        x = expand(((row - self.mean) / self.scale)[None, :], self.pairs)[0]
         z = float(x @ self.weights[:-1] + self.weights[-1])
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
@@ -85,6 +95,7 @@ class GateModel:
         """Write as JSON (the fitted numbers only)."""
         data = {
             "features": list(GATE_FEATURES),
+            "pairs": self.pairs,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
@@ -103,6 +114,7 @@ class GateModel:
             np.array(data["scale"]),
             np.array(data["weights"]),
             float(data["threshold"]),
+            bool(data.get("pairs", True)),
         )
 
 
@@ -112,9 +124,12 @@ def default_model() -> GateModel:
     return GateModel.load(MODEL_PATH)
 
 
-def expand(z: np.ndarray) -> np.ndarray:
-    """Standardised features (clipped to ±5) and their pairwise products, row by row."""
+def expand(z: np.ndarray, pairs: bool = False) -> np.ndarray:
+    """Standardised features (clipped to ±5), and when ``pairs`` their pairwise products, row by
+    row."""
     z = np.clip(z, -5.0, 5.0)
+    if not pairs:
+        return z
     i, j = np.triu_indices(z.shape[1])
     return np.hstack([z, z[:, i] * z[:, j]])
 
@@ -186,10 +201,10 @@ class AnswerabilityGate:
         def coverage(toks: set[str]) -> float:
             return sum(idf[t] for t in q_toks if t in toks) / total
 
+        focus = [t for t in q_seq if t not in _NOT_FOCUS]
         absent = [t for t in q_toks if t not in every]
         anchors = self.scorer.tokenizer.anchors(question)
         missing = self.scorer.missing_anchors(question, hits) if anchors else []
-        focus = [t for t in q_seq if t not in _NOT_FOCUS]
         rare = sorted(q_toks, key=lambda t: -idf[t])[:3]
         typed = 1.0 if answer_type(question) is None else float(a.features[best, _TYPED].max())
         row = [
@@ -243,4 +258,4 @@ def _heading(hit: Hit) -> str:
     return passage_text(c.title, "", c.context, source=source, scanned=c.ocr)
 
 
-__all__ = ["GATE_FEATURES", "AnswerabilityGate", "GateModel", "Verdict", "expand"]
+__all__ = ["AGAINST", "GATE_FEATURES", "AnswerabilityGate", "GateModel", "Verdict", "expand"]
