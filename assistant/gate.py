@@ -5,13 +5,16 @@ Both answerers go through it (see :mod:`assistant.service`): when it says no, th
 that a cited wrong answer lacks: how much of the question's content — IDF-weighted over the whole
 index, so a rare word counts more than a common one — the best passage and the best sentence's
 neighbourhood hold, the rarest question word no passage holds, the question's names and numbers
-no passage holds, the best sentence's score and raw e5 similarity, and whether it holds the
-asked-for kind of answer (a number, a name, a date).
+no passage holds, the best sentence's score and raw e5 similarity, whether it holds the
+asked-for kind of answer (a number, a name, a date), and how much of the question the passages
+hold next to a value of the asked-for kind (a date for "등록일은?", an amount for "낙찰금액은?").
 
-The model is a logistic regression over the standardised features and their pairwise products
-(an answer needs several kinds of evidence at once), fitted by ``bench/abstain.py`` on KorQuAD
-1.0 dev, whose figures are out of fold (5 folds by article; each fold's articles taken out of the
-search, their questions unanswerable). ``gate_model.json`` holds the fitted numbers.
+The model is a logistic regression over the standardised features, monotone in each (every
+slope has the sign :data:`AGAINST` gives it, so a feature far outside KorQuAD's range — real
+documents' cosines, paraphrased questions — never turns the verdict round), fitted by
+``bench/abstain.py`` on KorQuAD 1.0 dev, whose figures are out of fold (5 folds by article; each
+fold's articles taken out of the search, their questions unanswerable). ``gate_model.json``
+holds the fitted numbers (a model with pairwise products, ``--pairs``, also loads).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.asked import asked_kinds, held
 from assistant.extractive import (
     _NOT_FOCUS,
     FEATURES,
+    Candidate,
     ExtractiveAnswerer,
     answer_type,
 )
@@ -54,6 +59,7 @@ GATE_FEATURES = (
     "unknown",  # IDF-weighted share of the question's morphemes the index never saw
     "rare_in_best",  # share of the question's three rarest morphemes in the best sentence's passage
     "coverage_best",  # IDF-weighted share of the question's morphemes in that passage
+    "asked_cover",  # the most of the question's content a window holding the asked-for value holds
 )
 # Features whose larger values speak against an answer (the monotone fit keeps these slopes
 # negative and every other one positive)
@@ -221,8 +227,39 @@ class AnswerabilityGate:
             sum(idf[t] for t in q_toks if not df.get(t, 0)) / total,
             sum(t in passages[b.source] for t in rare) / len(rare) if rare else 0.0,
             coverage(passages[b.source]),
+            self._asked(question, a.candidates, sent_toks, coverage),
         ]
         return np.array(row), tuple(dict.fromkeys([*missing, *absent]))
+
+    def _asked(
+        self,
+        question: str,
+        cands: list[Candidate],
+        sent_toks: list[frozenset[str]],
+        coverage: Callable[[set[str]], float],
+    ) -> float:
+        """How much of the question's content the passages hold next to a value of the asked-for
+        kind (:func:`assistant.asked.asked_kinds`: a date, an amount, a count, a rate, a name).
+
+        Over every window (a sentence and its neighbours in its passage): the IDF-weighted share
+        of the question's morphemes it holds, times the share of the asked-for kinds it holds a
+        value of. "입찰에서 낙찰된 업체명과 낙찰금액은?" over a tender notice that names no
+        winner scores the notice's amounts by the few question words around them. A question
+        asking for none of these kinds scores every window by its coverage alone."""
+        kinds = asked_kinds(question)
+        q_names = set(self.scorer.tokenizer.anchors(question)) if "name" in kinds else set()
+        best = 0.0
+        for i, c in enumerate(cands):
+            near = [j for j in (i - 1, i, i + 1) if 0 <= j < len(cands)]
+            near = [j for j in near if cands[j].source == c.source]
+            share = 1.0
+            if kinds:
+                text = " ".join(cands[j].text for j in near)
+                names = any(self.scorer._anchors(cands[j].text) - q_names for j in near)
+                share = len(held(kinds, question, text, names)) / len(kinds)
+            if share:
+                best = max(best, share * coverage(set().union(*(sent_toks[j] for j in near))))
+        return best
 
     def _passage_cosine(self, question: str, hits: list[Hit]) -> float:
         """The best raw e5 similarity of the question to a passage (from the search when it

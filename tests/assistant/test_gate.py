@@ -113,3 +113,28 @@ def test_a_monotone_model_never_turns_round_far_out_of_range() -> None:
     row = np.zeros(N)
     ps = [model.probability(row + step) for step in (0.0, 1.0, 10.0, 100.0)]
     assert ps == sorted(ps)
+
+
+def test_a_passage_without_the_asked_for_kind_of_value_counts_against(
+    fake_assistant, tmp_path: Path
+) -> None:
+    doc = tmp_path / "입찰.txt"
+    doc.write_text(
+        "강남센터 용역 입찰의 낙찰자는 적격심사로 정한다. 입찰서는 나라장터로 낸다.\n\n"
+        "강남센터 용역의 기초금액은 1,200만원이다.",
+        encoding="utf-8",
+    )
+    fake_assistant.ingest([doc])
+    gate = AnswerabilityGate(
+        fake_assistant.answerers["extractive"],
+        fake_assistant.index.term_statistics,
+        model=_model(0.0),
+    )
+    cover = GATE_FEATURES.index("asked_cover")
+
+    def row(question: str) -> np.ndarray:
+        return gate.features(question, fake_assistant.search(question, k=3))[0]
+
+    assert row("강남센터 용역의 기초금액은?")[cover] > 0.5
+    assert row("강남센터 용역 낙찰자의 계약 체결 일자는?")[cover] == 0.0  # no date anywhere
+    assert row("강남센터 용역 낙찰자는 어떻게 정하나?")[cover] > 0.5  # asks for no value
