@@ -5,13 +5,16 @@ Both answerers go through it (see :mod:`assistant.service`): when it says no, th
 that a cited wrong answer lacks: how much of the question's content — IDF-weighted over the whole
 index, so a rare word counts more than a common one — the best passage and the best sentence's
 neighbourhood hold, the rarest question word no passage holds, the question's names and numbers
-no passage holds, the best sentence's score and raw e5 similarity, and whether it holds the
-asked-for kind of answer (a number, a name, a date).
+no passage holds, the best sentence's score and raw e5 similarity, whether it holds the
+asked-for kind of answer (a number, a name, a date), and how much of the question the passages
+hold next to a value of the asked-for kind (a date for "등록일은?", an amount for "낙찰금액은?").
 
-The model is a logistic regression over the standardised features and their pairwise products
-(an answer needs several kinds of evidence at once), fitted by ``bench/abstain.py`` on KorQuAD
-1.0 dev, whose figures are out of fold (5 folds by article; each fold's articles taken out of the
-search, their questions unanswerable). ``gate_model.json`` holds the fitted numbers.
+The model is a logistic regression over the standardised features, monotone in each (every
+slope has the sign :data:`AGAINST` gives it, so a feature far outside KorQuAD's range — real
+documents' cosines, paraphrased questions — never turns the verdict round), fitted by
+``bench/abstain.py`` on KorQuAD 1.0 dev, whose figures are out of fold (5 folds by article; each
+fold's articles taken out of the search, their questions unanswerable). ``gate_model.json``
+holds the fitted numbers (a model with pairwise products, ``--pairs``, also loads).
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.extractive import _NOT_FOCUS, FEATURES, ExtractiveAnswerer, answer_type
+from assistant.asked import asked_kinds, held
+from assistant.extractive import (
+    _NOT_FOCUS,
+    FEATURES,
+    Candidate,
+    ExtractiveAnswerer,
+    answer_type,
+)
 from ingest.reader import passage_text
 from ingest.records import Hit
 
@@ -49,7 +59,11 @@ GATE_FEATURES = (
     "unknown",  # IDF-weighted share of the question's morphemes the index never saw
     "rare_in_best",  # share of the question's three rarest morphemes in the best sentence's passage
     "coverage_best",  # IDF-weighted share of the question's morphemes in that passage
+    "asked_cover",  # the most of the question's content a window holding the asked-for value holds
 )
+# Features whose larger values speak against an answer (the monotone fit keeps these slopes
+# negative and every other one positive)
+AGAINST = frozenset({"missing_rare", "missing_anchors", "unknown"})
 MODEL_PATH = Path(__file__).with_name("gate_model.json")  # written by bench/abstain.py --write
 
 # Words that name what is asked for or where it stands in the document, not what it is about:
@@ -68,16 +82,18 @@ _TYPED = [FEATURES.index(f) for f in ("number_typed", "entity_typed", "date_type
 
 @dataclass(frozen=True)
 class GateModel:
-    """A logistic regression over standardised features and their pairwise products."""
+    """A logistic regression over standardised features (and, when ``pairs``, their pairwise
+    products)."""
 
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray  # one per expanded feature, intercept last
     threshold: float  # P(answerable) below which the gate refuses
+    pairs: bool = False
 
     def probability(self, row: np.ndarray) -> float:
         """P(answerable) of one feature row."""
-        x = expand(((row - self.mean) / self.scale)[None, :])[0]
+        x = expand(((row - self.mean) / self.scale)[None, :], self.pairs)[0]
         z = float(x @ self.weights[:-1] + self.weights[-1])
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
@@ -85,6 +101,7 @@ class GateModel:
         """Write as JSON (the fitted numbers only)."""
         data = {
             "features": list(GATE_FEATURES),
+            "pairs": self.pairs,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
@@ -103,6 +120,7 @@ class GateModel:
             np.array(data["scale"]),
             np.array(data["weights"]),
             float(data["threshold"]),
+            bool(data.get("pairs", True)),
         )
 
 
@@ -112,9 +130,12 @@ def default_model() -> GateModel:
     return GateModel.load(MODEL_PATH)
 
 
-def expand(z: np.ndarray) -> np.ndarray:
-    """Standardised features (clipped to ±5) and their pairwise products, row by row."""
+def expand(z: np.ndarray, pairs: bool = False) -> np.ndarray:
+    """Standardised features (clipped to ±5), and when ``pairs`` their pairwise products, row by
+    row."""
     z = np.clip(z, -5.0, 5.0)
+    if not pairs:
+        return z
     i, j = np.triu_indices(z.shape[1])
     return np.hstack([z, z[:, i] * z[:, j]])
 
@@ -186,10 +207,10 @@ class AnswerabilityGate:
         def coverage(toks: set[str]) -> float:
             return sum(idf[t] for t in q_toks if t in toks) / total
 
+        focus = [t for t in q_seq if t not in _NOT_FOCUS]
         absent = [t for t in q_toks if t not in every]
         anchors = self.scorer.tokenizer.anchors(question)
         missing = self.scorer.missing_anchors(question, hits) if anchors else []
-        focus = [t for t in q_seq if t not in _NOT_FOCUS]
         rare = sorted(q_toks, key=lambda t: -idf[t])[:3]
         typed = 1.0 if answer_type(question) is None else float(a.features[best, _TYPED].max())
         row = [
@@ -206,8 +227,39 @@ class AnswerabilityGate:
             sum(idf[t] for t in q_toks if not df.get(t, 0)) / total,
             sum(t in passages[b.source] for t in rare) / len(rare) if rare else 0.0,
             coverage(passages[b.source]),
+            self._asked(question, a.candidates, sent_toks, coverage),
         ]
         return np.array(row), tuple(dict.fromkeys([*missing, *absent]))
+
+    def _asked(
+        self,
+        question: str,
+        cands: list[Candidate],
+        sent_toks: list[frozenset[str]],
+        coverage: Callable[[set[str]], float],
+    ) -> float:
+        """How much of the question's content the passages hold next to a value of the asked-for
+        kind (:func:`assistant.asked.asked_kinds`: a date, an amount, a count, a rate, a name).
+
+        Over every window (a sentence and its neighbours in its passage): the IDF-weighted share
+        of the question's morphemes it holds, times the share of the asked-for kinds it holds a
+        value of. "입찰에서 낙찰된 업체명과 낙찰금액은?" over a tender notice that names no
+        winner scores the notice's amounts by the few question words around them. A question
+        asking for none of these kinds scores every window by its coverage alone."""
+        kinds = asked_kinds(question)
+        q_names = set(self.scorer.tokenizer.anchors(question)) if "name" in kinds else set()
+        best = 0.0
+        for i, c in enumerate(cands):
+            near = [j for j in (i - 1, i, i + 1) if 0 <= j < len(cands)]
+            near = [j for j in near if cands[j].source == c.source]
+            share = 1.0
+            if kinds:
+                text = " ".join(cands[j].text for j in near)
+                names = any(self.scorer._anchors(cands[j].text) - q_names for j in near)
+                share = len(held(kinds, question, text, names)) / len(kinds)
+            if share:
+                best = max(best, share * coverage(set().union(*(sent_toks[j] for j in near))))
+        return best
 
     def _passage_cosine(self, question: str, hits: list[Hit]) -> float:
         """The best raw e5 similarity of the question to a passage (from the search when it
@@ -243,4 +295,4 @@ def _heading(hit: Hit) -> str:
     return passage_text(c.title, "", c.context, source=source, scanned=c.ocr)
 
 
-__all__ = ["GATE_FEATURES", "AnswerabilityGate", "GateModel", "Verdict", "expand"]
+__all__ = ["AGAINST", "GATE_FEATURES", "AnswerabilityGate", "GateModel", "Verdict", "expand"]

@@ -27,7 +27,14 @@ from common import KORQUAD_DEV, ROOT, base_parser, start
 
 from assistant import evaluation as ev
 from assistant.build import build_assistant
-from assistant.gate import GATE_FEATURES, MODEL_PATH, AnswerabilityGate, GateModel, expand
+from assistant.gate import (
+    AGAINST,
+    GATE_FEATURES,
+    MODEL_PATH,
+    AnswerabilityGate,
+    GateModel,
+    expand,
+)
 from index.embedder import share_models
 from ingest.records import Scope
 from ingest.settings import Settings
@@ -62,19 +69,34 @@ def probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x @ w[:-1] + w[-1], -50, 50)))
 
 
-def fit_gate(rows: np.ndarray, labels: np.ndarray, target: float) -> GateModel:
+def fit_monotone(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """:func:`fit_logistic` with every slope of the sign :data:`AGAINST` gives it (a feature
+    pushing the wrong way is left out, and the rest refitted), so that no feature's move far
+    beyond KorQuAD's range turns the verdict around."""
+    sign = np.array([-1.0 if f in AGAINST else 1.0 for f in GATE_FEATURES])
+    use = np.ones(x.shape[1], dtype=bool)
+    while True:
+        w = np.zeros(x.shape[1] + 1)
+        w[np.r_[use, True]] = fit_logistic(x[:, use], y, l2)
+        wrong = (w[:-1] * sign < 0) & use
+        if not wrong.any():
+            return w
+        use[np.argmin(np.where(wrong, w[:-1] * sign, np.inf))] = False
+
+
+def fit_gate(rows: np.ndarray, labels: np.ndarray, target: float, pairs: bool = False) -> GateModel:
     """The gate's model fitted on these rows, its threshold refusing ``target`` of their
-    answerable questions."""
+    answerable questions: monotone in every feature, or with pairwise products (``pairs``)."""
     mean, scale = rows.mean(0), rows.std(0) + 1e-6
-    x = expand((rows - mean) / scale)
-    w = fit_logistic(x, labels, L2)
+    x = expand((rows - mean) / scale, pairs)
+    w = fit_logistic(x, labels, L2) if pairs else fit_monotone(x, labels, L2)
     thr = threshold_for(probabilities(x[labels == 1], w), target)
-    return GateModel(mean, scale, w, thr)
+    return GateModel(mean, scale, w, thr, pairs)
 
 
 def gate_probabilities(model: GateModel, rows: np.ndarray) -> np.ndarray:
     """P(answerable) of raw feature rows under ``model``."""
-    return probabilities(expand((rows - model.mean) / model.scale), model.weights)
+    return probabilities(expand((rows - model.mean) / model.scale, model.pairs), model.weights)
 
 
 def threshold_for(p_answerable: np.ndarray, target: float) -> float:
@@ -154,14 +176,14 @@ def rates(refuse: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(refuse[labels == 0].mean()), float(refuse[labels == 1].mean())
 
 
-def cross_validate(data: dict[str, np.ndarray], target: float) -> dict[str, Any]:
+def cross_validate(data: dict[str, np.ndarray], target: float, pairs: bool) -> dict[str, Any]:
     """Out-of-fold probabilities and refusals (threshold chosen on the training folds)."""
     x, y, folds = data["rows"], data["labels"], data["folds"]
     p = np.zeros(len(y))
     refuse = np.zeros(len(y), dtype=bool)
     for f in np.unique(folds):
         train, test = folds != f, folds == f
-        model = fit_gate(x[train], y[train], target)
+        model = fit_gate(x[train], y[train], target, pairs)
         p[test] = gate_probabilities(model, x[test])
         refuse[test] = (p[test] < model.threshold) | data["refused"][test]
     return {"p": p, "refuse": refuse}
@@ -198,6 +220,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="ship the fitted model")
     parser.add_argument("--show", type=int, default=0, help="print N errors of each kind")
     parser.add_argument("--realdocs", action="store_true", help="also realdocs_qa.jsonl")
+    parser.add_argument("--pairs", action="store_true", help="pairwise products, not monotone")
     args = parser.parse_args()
     work, models = start(args, "jaryo-abstain-")
     data = korquad_rows(args, work, models)
@@ -210,7 +233,7 @@ def main() -> None:
     before_u, before_a = rates(data["refused"], y)
     print(f"\n{len(y)} questions ({int((y == 0).sum())} unanswerable), {args.folds} folds")
     print(f"without the gate: unanswerable refused {before_u:.1%}, answerable {before_a:.1%}")
-    cv = cross_validate(data, args.target)
+    cv = cross_validate(data, args.target, args.pairs)
     u, a = rates(cv["refuse"], y)
     kept = (~cv["refuse"]) & (y == 1)
     print(
@@ -234,7 +257,7 @@ def main() -> None:
         print("unanswerable, answered (highest P first):")
         for i in wrong_u:
             print(f"  P={cv['p'][i]:.2f} {data['questions'][i]}")
-    model = fit_gate(data["rows"], y, args.target)
+    model = fit_gate(data["rows"], y, args.target, args.pairs)
     slopes = dict(zip(GATE_FEATURES, model.weights, strict=False))
     print(
         "\nfitted on every fold; linear weights: "

@@ -38,7 +38,7 @@ class CountingAnswerer:
 
 def test_the_shipped_model_fits_the_features_and_round_trips(tmp_path: Path) -> None:
     model = default_model()
-    assert len(model.weights) == expand(np.zeros((1, N))).shape[1] + 1
+    assert len(model.weights) == expand(np.zeros((1, N)), model.pairs).shape[1] + 1
     assert 0.0 < model.threshold < 1.0
     model.save(tmp_path / "m.json")
     again = GateModel.load(tmp_path / "m.json")
@@ -92,3 +92,49 @@ def test_words_naming_the_file_or_a_part_of_the_document_are_not_missing(
     assert missing == ()
     assert row[GATE_FEATURES.index("missing_rare")] == 0.0
     assert "직원" in gate.features("고래 연구소의 직원 수는?", hits)[1]
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_a_model_with_or_without_pairwise_products_round_trips(tmp_path: Path, pairs: bool) -> None:
+    width = expand(np.zeros((1, N)), pairs).shape[1]
+    assert width == (N + N * (N + 1) // 2 if pairs else N)
+    rng = np.random.default_rng(0)
+    model = GateModel(np.zeros(N), np.ones(N), rng.normal(size=width + 1), 0.4, pairs)
+    model.save(tmp_path / "m.json")
+    again = GateModel.load(tmp_path / "m.json")
+    assert again.pairs is pairs
+    row = np.linspace(0, 1, N)
+    assert again.probability(row) == pytest.approx(model.probability(row))
+
+
+def test_a_monotone_model_never_turns_round_far_out_of_range() -> None:
+    """With positive slopes only, more evidence never lowers P(answerable)."""
+    model = GateModel(np.zeros(N), np.ones(N), np.r_[np.full(N, 0.5), 0.0], 0.5)
+    row = np.zeros(N)
+    ps = [model.probability(row + step) for step in (0.0, 1.0, 10.0, 100.0)]
+    assert ps == sorted(ps)
+
+
+def test_a_passage_without_the_asked_for_kind_of_value_counts_against(
+    fake_assistant, tmp_path: Path
+) -> None:
+    doc = tmp_path / "입찰.txt"
+    doc.write_text(
+        "강남센터 용역 입찰의 낙찰자는 적격심사로 정한다. 입찰서는 나라장터로 낸다.\n\n"
+        "강남센터 용역의 기초금액은 1,200만원이다.",
+        encoding="utf-8",
+    )
+    fake_assistant.ingest([doc])
+    gate = AnswerabilityGate(
+        fake_assistant.answerers["extractive"],
+        fake_assistant.index.term_statistics,
+        model=_model(0.0),
+    )
+    cover = GATE_FEATURES.index("asked_cover")
+
+    def row(question: str) -> np.ndarray:
+        return gate.features(question, fake_assistant.search(question, k=3))[0]
+
+    assert row("강남센터 용역의 기초금액은?")[cover] > 0.5
+    assert row("강남센터 용역 낙찰자의 계약 체결 일자는?")[cover] == 0.0  # no date anywhere
+    assert row("강남센터 용역 낙찰자는 어떻게 정하나?")[cover] > 0.5  # asks for no value
