@@ -134,11 +134,11 @@ def _disk_mb(folder: Path, pattern: str) -> float:
 
 def _milvus_backend(work: Path, n: int, dim: int) -> Any:
     """An empty MilvusBackend of its own (milvus-lite file per size)."""
-    from index import milvus
+    from index import milvus, milvus_client
 
     backend = milvus.MilvusBackend(work / f"milvus-{n}", dim, uri=str(work / f"milvus-{n}.db"))
     backend.folder.mkdir(exist_ok=True)
-    backend._client = milvus._connect(backend.uri, "")
+    backend._client = milvus_client.connect(backend.uri, "")
     backend._name = f"bench_{n}"
     for name in (backend.dense_collection, backend.keyword_collection):
         if backend._client.has_collection(name):

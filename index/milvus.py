@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
-import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy as np
 
 from index.atomic import fsync_dir, temp_path
 from index.backend import Retrieved, Scoped, empty_ids, empty_scores
+from index.milvus_client import TIMEOUT, connect, disconnect
 from index.milvus_rows import TABLES
 from index.sparse import CorpusStats, document_vector
 from index.sparse import query_vector as sparse_query
@@ -38,9 +37,7 @@ from ingest.errors import IndexError_
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "milvus.json"
-TIMEOUT = 120.0  # seconds per Milvus call (pymilvus otherwise retries for minutes)
 MAX_LIMIT = 16_384  # Milvus's largest top k
-LITE_START_WAIT = 20.0  # seconds a milvus-lite start is retried
 _BATCH = 2_000
 _INDEX_PARAMS: dict[str, dict[str, Any]] = {
     "FLAT": {},
@@ -54,70 +51,6 @@ _SEARCH_PARAMS: dict[str, dict[str, Any]] = {
     "HNSW": {"ef": 2048},
     "AUTOINDEX": {},
 }
-
-_clients: dict[tuple[str, str], list[Any]] = {}  # (uri, token) -> [client, users]
-_clients_lock = threading.Lock()
-
-
-class _QuietIterator(logging.Filter):
-    """Drops pymilvus's warning that milvus-lite gives its query iterator no timestamp."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "mvccTs" not in record.getMessage()
-
-
-def _connect(uri: str, token: str) -> Any:
-    """One MilvusClient per URI in this process (pymilvus keys connections by URI, so a second
-    client's close would close the first's)."""
-    with _clients_lock:
-        entry = _clients.get((uri, token))
-        if entry is None:
-            from pymilvus import MilvusClient
-
-            if _is_local(uri):
-                Path(uri).parent.mkdir(parents=True, exist_ok=True)
-
-            quiet = logging.getLogger("pymilvus.orm.iterator")
-            if not any(isinstance(f, _QuietIterator) for f in quiet.filters):
-                quiet.addFilter(_QuietIterator())
-
-            # a milvus-lite core left by a killed process stops only once it sees its lock
-            # released, and a start meanwhile fails: keep trying for a while
-            deadline = time.monotonic() + (LITE_START_WAIT if _is_local(uri) else 0.0)
-            while True:
-                try:
-                    with warnings.catch_warnings():  # milvus-lite 2.5.1 imports pkg_resources
-                        warnings.filterwarnings("ignore", "pkg_resources is deprecated")
-                        client = MilvusClient(uri=uri, token=token, timeout=TIMEOUT)
-                    break
-                except Exception as exc:
-                    if time.monotonic() >= deadline:
-                        raise IndexError_(f"Milvus at {uri} is unreachable: {exc}") from exc
-                    logger.info("milvus-lite at %s did not start (%s); trying again", uri, exc)
-                    time.sleep(0.5)
-            entry = _clients[(uri, token)] = [client, 0]
-        entry[1] += 1
-        return entry[0]
-
-
-def _disconnect(uri: str, token: str) -> None:
-    with _clients_lock:
-        entry = _clients.get((uri, token))
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] <= 0:
-            del _clients[(uri, token)]
-            entry[0].close()
-            if _is_local(uri):  # pymilvus leaves milvus-lite running (and its file locked)
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(uri)
-
-
-def _is_local(uri: str) -> bool:
-    """A milvus-lite file rather than a server address."""
-    return "://" not in uri and not uri.startswith("unix:")
 
 
 def collection_name(folder: Path) -> str | None:
@@ -153,13 +86,13 @@ STORE_SUFFIXES = tuple(f"_{suffix}" for suffix in TABLES)  # those of index.milv
 
 def drop_collections(uri: str, token: str, name: str) -> None:
     """Delete an index's collections (those of a folder a rebuild replaced)."""
-    client = _connect(uri, token)
+    client = connect(uri, token)
     try:
         for suffix in ("_dense", "_bm25", *STORE_SUFFIXES):
             if client.has_collection(name + suffix, timeout=TIMEOUT):
                 client.drop_collection(name + suffix, timeout=TIMEOUT)
     finally:
-        _disconnect(uri, token)
+        disconnect(uri, token)
 
 
 def _id_list(ids: Iterable[int]) -> str:
@@ -271,7 +204,7 @@ class MilvusBackend:
         """Connect; trust Milvus if it was last brought to this generation and holds as many
         rows as the store, else write every row again from the store."""
         if self._client is None:
-            self._client = _connect(self.uri, self._token)
+            self._client = connect(self.uri, self._token)
         state = self._read_state()
         self._name = str(state.get("collection") or f"jaryo_{uuid.uuid4().hex[:16]}")
         created = self._ensure_collections()
@@ -566,4 +499,4 @@ class MilvusBackend:
         """Release this backend's use of the shared client (idempotent)."""
         if self._client is not None:
             self._client = None
-            _disconnect(self.uri, self._token)
+            disconnect(self.uri, self._token)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from index import milvus_rows as rows_
-from index.milvus import _connect, _disconnect, collection_name, folder_collection
+from index.milvus import collection_name, folder_collection
+from index.milvus_client import connect, disconnect
 from index.milvus_rows import TIMEOUT
 
 
@@ -20,11 +21,11 @@ def index_name(folder: Path, shared: str, *, uri: str, token: str = "") -> str:
     folder's ``milvus.json``; else the folder's own."""
     if not shared:
         return folder_collection(folder)
-    client = _connect(uri, token)
+    client = connect(uri, token)
     try:
         current = registered(client, shared) or shared
     finally:
-        _disconnect(uri, token)
+        disconnect(uri, token)
     if collection_name(folder) != current:
         (folder / "milvus.json").unlink(missing_ok=True)  # the search state of other collections
     return folder_collection(folder, current)
@@ -41,7 +42,7 @@ def registered(client: Any, shared: str) -> str | None:
 
 def register(shared: str, prefix: str, *, uri: str, token: str = "") -> None:
     """Make ``prefix`` the current collections of the shared index (one row, written last)."""
-    client = _connect(uri, token)
+    client = connect(uri, token)
     try:
         table = f"{shared}_current"
         rows_.create(client, table, "current", 0)
@@ -50,4 +51,4 @@ def register(shared: str, prefix: str, *, uri: str, token: str = "") -> None:
         rows_.insert(client, table, [{"tx": tx, "prefix": prefix}])
         client.delete(table, filter=f"tx < {tx}", timeout=TIMEOUT)
     finally:
-        _disconnect(uri, token)
+        disconnect(uri, token)

@@ -30,7 +30,7 @@ import numpy as np
 
 from index import milvus_rows as rows_
 from index.membership import DEFAULT_COLLECTION, CollectionInfo, clean_name
-from index.milvus import _connect, _disconnect
+from index.milvus_client import connect, disconnect
 from index.milvus_rows import TIMEOUT, ids_in, keys_in, parts, scan
 from index.milvus_view import Change, CollRow, DocRow, State, View, row_key
 from index.store import Applied, DocumentInfo, NewChunk, StoredDocument
@@ -53,7 +53,7 @@ class MilvusStore:
         self.path = Path(uri) if "://" not in uri else Path(name)  # named in error messages
         self._token = token
         self._lock = threading.RLock()
-        self._client: Any = _connect(uri, token)
+        self._client: Any = connect(uri, token)
         self._view = View()
         self._gone: set[str] = set()  # journalled keys of committed transactions
         try:
@@ -86,7 +86,7 @@ class MilvusStore:
         """Release this store's use of the shared client (idempotent)."""
         if self._client is not None:
             self._client = None
-            _disconnect(self.uri, self._token)
+            disconnect(self.uri, self._token)
 
     def _table(self, suffix: str) -> str:
         return f"{self.name}_{suffix}"

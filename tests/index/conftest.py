@@ -65,12 +65,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def milvus_lite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One milvus-lite file for the session (each index folder names its own collections),
     its server kept running between tests."""
-    from index import milvus
+    from index import milvus_client
 
     uri = str(tmp_path_factory.mktemp("milvus") / "milvus.db")
-    milvus._connect(uri, "")
+    milvus_client.connect(uri, "")
     yield uri
-    milvus._disconnect(uri, "")
+    milvus_client.disconnect(uri, "")
 
 
 @pytest.fixture(params=STORES)
